@@ -1,0 +1,97 @@
+"""The ASGI application: wires settings, store, services and routers together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from verwerkingenlog import PRODUCT_NAME, __version__
+from verwerkingenlog.api import bewerking, docs, inzage
+from verwerkingenlog.api.middleware import ApiVersionMiddleware
+from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
+from verwerkingenlog.domain.errors import DomainError
+from verwerkingenlog.domain.selflog import SelfLogProfile
+from verwerkingenlog.services.clients import Clients
+from verwerkingenlog.services.register import Register
+from verwerkingenlog.services.tokens import TokenVerifier
+from verwerkingenlog.settings import Settings
+from verwerkingenlog.store import migrate
+from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.pseudonymisation import Pseudonymiser, load_secret
+from verwerkingenlog.store.read import LogReader
+from verwerkingenlog.store.rows import RowCodec
+from verwerkingenlog.store.write import LogWriter
+
+log = logging.getLogger("verwerkingenlog")
+
+_HTTP_CODES = {404: ("not_found", "Not found."), 405: ("method_not_allowed", "Method not allowed.")}
+
+
+def self_log_profile(settings: Settings) -> SelfLogProfile | None:
+    if not settings.self_logging:
+        return None
+    url = settings.self_log_verwerkingsactiviteit_url
+    if url is None and settings.public_base_url:
+        url = (
+            f"{settings.public_base_url.rstrip('/')}/verwerkingsactiviteit/{settings.self_log_verwerkingsactiviteit_id}"
+        )
+    return SelfLogProfile(
+        verwerkingsactiviteit_id=settings.self_log_verwerkingsactiviteit_id,
+        verwerkingsactiviteit_url=url,
+        bewaartermijn=settings.self_log_bewaartermijn,
+        systeem=f"{PRODUCT_NAME} {__version__}",
+    )
+
+
+def build_register(settings: Settings, db: Database) -> Register:
+    codec = RowCodec(Pseudonymiser(load_secret(settings.pseudonymisation_key, settings.key_file)))
+    return Register(db, LogReader(codec), LogWriter(codec), self_log_profile(settings))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        if settings.migrate_on_start:
+            await migrate.upgrade(db)
+        if not settings.self_logging:
+            log.warning("SELF_LOGGING is off: reads of the log are NOT logged as processings (§10.5).")
+        clients = Clients(db)
+        app.state.settings = settings
+        app.state.db = db
+        app.state.clients = clients
+        app.state.register = build_register(settings, db)
+        app.state.verifier = TokenVerifier(clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds)
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    app = FastAPI(
+        title=PRODUCT_NAME,
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_middleware(ApiVersionMiddleware)
+    app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(Exception, handle_unexpected)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:
+        code, title = _HTTP_CODES.get(exc.status_code, ("error", "HTTP error."))
+        return problem_response(exc.status_code, code, title, str(exc.detail))
+
+    app.include_router(bewerking.router)
+    app.include_router(inzage.router)
+    app.include_router(docs.router)
+    return app

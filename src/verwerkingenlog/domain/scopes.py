@@ -1,0 +1,116 @@
+"""Scopes and the authorisation matrix (§5). Each function is one row group of §5.2.
+
+Functions raise `PermissionDenied` (403) or return the set of visible confidentiality values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final
+
+from verwerkingenlog.domain.errors import PermissionDenied
+from verwerkingenlog.domain.values import Vertrouwelijkheid
+
+N, V, OPG = Vertrouwelijkheid.NORMAAL, Vertrouwelijkheid.VERTROUWELIJK, Vertrouwelijkheid.OPGEHEVEN
+
+CREATE_NORMAL: Final = "create:normal"
+CREATE_CONFIDENTIAL: Final = "create:confidential"
+READ_NORMAL: Final = "read:normal"
+READ_CONFIDENTIAL: Final = "read:confidential"
+UPDATE_NORMAL: Final = "update:normal"
+UPDATE_CONFIDENTIAL: Final = "update:confidential"
+DELETE_NORMAL: Final = "delete:normal"
+DELETE_CONFIDENTIAL: Final = "delete:confidential"
+
+ALL_SCOPES: Final[tuple[str, ...]] = (
+    CREATE_NORMAL,
+    CREATE_CONFIDENTIAL,
+    READ_NORMAL,
+    READ_CONFIDENTIAL,
+    UPDATE_NORMAL,
+    UPDATE_CONFIDENTIAL,
+    DELETE_NORMAL,
+    DELETE_CONFIDENTIAL,
+)
+NORMAL_SCOPES: Final[tuple[str, ...]] = tuple(s for s in ALL_SCOPES if s.endswith(":normal"))
+
+
+def _has(scopes: Iterable[str], name: str) -> bool:
+    return name in scopes
+
+
+def require_family(scopes: frozenset[str], family: str) -> None:
+    """§4.9 step 2 / R-SCOPE-2: the caller needs at least one scope of the operation's family."""
+    if not any(s.startswith(family + ":") for s in scopes):
+        raise PermissionDenied(f"This operation requires a '{family}:normal' or '{family}:confidential' scope.")
+
+
+def check_create(scopes: frozenset[str], body: Vertrouwelijkheid) -> None:
+    """R-POST-1..3, R-SCOPE-3: normaal for every registered client, vertrouwelijk with
+    create:confidential, opgeheven never (AMB-25)."""
+    if body is OPG:
+        raise PermissionDenied("An action cannot be created with vertrouwelijkheid 'opgeheven'.")
+    if body is V and not _has(scopes, CREATE_CONFIDENTIAL):
+        raise PermissionDenied("Creating a 'vertrouwelijk' action requires the scope create:confidential.")
+
+
+def check_list(scopes: frozenset[str], filter_values: frozenset[Vertrouwelijkheid] | None) -> None:
+    """R-GETL-6 (AMB-05): read:normal only with a vertrouwelijkheid filter of exactly {normaal}."""
+    if _has(scopes, READ_CONFIDENTIAL):
+        return
+    if filter_values != frozenset({N}):
+        raise PermissionDenied(
+            "With the scope read:normal the query must contain vertrouwelijkheid=normaal (and no other value)."
+        )
+
+
+def check_read(scopes: frozenset[str], current: Vertrouwelijkheid) -> None:
+    """R-GETS-4: read:normal only sees an action whose current value is normaal."""
+    if current is not N and not _has(scopes, READ_CONFIDENTIAL):
+        raise PermissionDenied("Reading a confidential action requires the scope read:confidential.")
+
+
+def check_history(scopes: frozenset[str]) -> None:
+    """decisions.md 3: the version history is for read:confidential only."""
+    if not _has(scopes, READ_CONFIDENTIAL):
+        raise PermissionDenied("The version history requires the scope read:confidential.")
+
+
+def check_put(scopes: frozenset[str], current: Vertrouwelijkheid, body: Vertrouwelijkheid) -> None:
+    """R-PUT-3 (F8316, F3835, AMB-24)."""
+    if _has(scopes, UPDATE_CONFIDENTIAL):
+        if body is OPG and current is not OPG:
+            raise PermissionDenied(
+                "A correction (PUT) cannot set vertrouwelijkheid to 'opgeheven'; use PATCH on the verwerking."
+            )
+        return
+    if current is not N:
+        raise PermissionDenied("Correcting a confidential action requires the scope update:confidential.")
+    if body is not N:
+        raise PermissionDenied("Setting vertrouwelijkheid other than 'normaal' requires update:confidential.")
+
+
+def check_patch(scopes: frozenset[str], sets_vertrouwelijkheid: bool, currents: Iterable[Vertrouwelijkheid]) -> None:
+    """R-PATCH-4 (F4415, F2969, AMB-28): update:normal may only change bewaartermijn, and only when
+    every addressed action is normaal; otherwise the whole request is refused."""
+    if _has(scopes, UPDATE_CONFIDENTIAL):
+        return
+    if sets_vertrouwelijkheid:
+        raise PermissionDenied("Changing vertrouwelijkheid requires the scope update:confidential.")
+    if any(c is not N for c in currents):
+        raise PermissionDenied(
+            "This verwerking has confidential actions; changing it requires the scope update:confidential."
+        )
+
+
+def check_delete(scopes: frozenset[str], current: Vertrouwelijkheid) -> None:
+    """R-DEL-3 (F9906, F2265)."""
+    if current is not N and not _has(scopes, DELETE_CONFIDENTIAL):
+        raise PermissionDenied("Deleting a confidential action requires the scope delete:confidential.")
+
+
+def inzage_visible(scopes: frozenset[str]) -> frozenset[Vertrouwelijkheid]:
+    """R-INZ-5 (AMB-06): read:normal sees normaal; read:confidential also opgeheven; vertrouwelijk never."""
+    if _has(scopes, READ_CONFIDENTIAL):
+        return frozenset({N, OPG})
+    return frozenset({N})

@@ -1,0 +1,73 @@
+"""JWT bearer tokens the ZGW way (§4.3): HS256 signed with the client's secret, `iss` or `client_id`
+naming the client, `iat` required, `exp` honoured, and a maximum age on `iat`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+from verwerkingenlog.domain.errors import AuthenticationFailed, NotAuthenticated
+from verwerkingenlog.domain.model import Caller
+from verwerkingenlog.services.clients import Client, Clients
+
+ALGORITHM = "HS256"
+
+
+def issue(client: Client, now: float | None = None, lifetime: int | None = None) -> str:
+    """A fresh token for a registered client (used by the CLI and the demo)."""
+    iat = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {"iss": client.client_id, "client_id": client.client_id, "iat": iat}
+    if lifetime is not None:
+        claims["exp"] = iat + lifetime
+    return jwt.encode(claims, client.secret, algorithm=ALGORITHM)
+
+
+class TokenVerifier:
+    def __init__(self, clients: Clients, max_age: int, leeway: int) -> None:
+        self.clients = clients
+        self.max_age = max_age
+        self.leeway = leeway
+
+    async def caller(self, authorization: str | None) -> Caller:
+        """R-AUTH-1: no token, a malformed or wrongly signed token, an expired or too old token,
+        or a token of an unregistered client → 401."""
+        if not authorization:
+            raise NotAuthenticated("Send an 'Authorization: Bearer <JWT>' header.")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationFailed("The Authorization header must be 'Bearer <JWT>'.")
+        token = token.strip()
+        try:
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise AuthenticationFailed("The bearer token is not a valid JWT.") from None
+        client_id = unverified.get("client_id") or unverified.get("iss")
+        if not isinstance(client_id, str) or not client_id:
+            raise AuthenticationFailed("The token names no client: set the 'iss' or 'client_id' claim.")
+        client = await self.clients.get(client_id)
+        if client is None:
+            raise AuthenticationFailed(f"Client {client_id!r} is not registered with this register.")
+        try:
+            claims = jwt.decode(
+                token,
+                client.secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["iat"]},
+                leeway=self.leeway,
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationFailed("The token has expired (exp).") from None
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed(f"The token was rejected: {exc}.") from None
+        iat = claims["iat"]
+        now = time.time()
+        if not isinstance(iat, int | float):
+            raise AuthenticationFailed("The 'iat' claim must be a number.")
+        if now - iat > self.max_age + self.leeway:
+            raise AuthenticationFailed(
+                f"The token is too old: issued {int(now - iat)} s ago, at most {self.max_age} s is accepted. "
+                "Get a fresh one (e.g. `verwerkingenlog token CLIENT_ID`)."
+            )
+        return Caller(client.client_id, client.scopes)

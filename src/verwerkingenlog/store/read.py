@@ -1,0 +1,162 @@
+"""The read path: every query of the register, written once, next to the indexes it relies on.
+
+"Current version" (R-VER-2) = no later version in the same lineage: a NOT EXISTS on
+`ix_versie_lineage_seq`. A page of actions with their objects costs three queries
+(count, page, objects), never one per action.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from verwerkingenlog.domain.model import ObjectFilter, Versie, VerwerktObject
+from verwerkingenlog.store.rows import RowCodec
+from verwerkingenlog.store.tables import versie
+from verwerkingenlog.store.tables import verwerkt_object as obj
+
+_later = versie.alias("later")
+
+
+def is_current(v: Any = versie) -> ColumnElement[bool]:
+    """R-VER-2: the version with the highest sequence of its lineage."""
+    return ~exists().where(_later.c.lineage_id == v.c.lineage_id, _later.c.seq > v.c.seq)
+
+
+def _visible() -> ColumnElement[bool]:
+    """R-VER-4: current and not vervallen."""
+    return and_(versie.c.vervallen == false(), is_current())
+
+
+class LogReader:
+    def __init__(self, codec: RowCodec) -> None:
+        self.codec = codec
+
+    async def lineage_of(self, conn: AsyncConnection, actie_id: str) -> str | None:
+        """R-VER-3: the `actieId` of any version resolves to its lineage."""
+        row = (await conn.execute(select(versie.c.lineage_id).where(versie.c.actie_id == actie_id))).first()
+        return None if row is None else str(row[0])
+
+    async def current(self, conn: AsyncConnection, lineage_id: str) -> Versie | None:
+        """The current version of a lineage, vervallen or not, with all its objects."""
+        stmt = select(versie).where(versie.c.lineage_id == lineage_id).order_by(versie.c.seq.desc()).limit(1)
+        rows = await self._versies(conn, stmt)
+        return rows[0] if rows else None
+
+    async def history(self, conn: AsyncConnection, lineage_id: str) -> list[Versie]:
+        """decisions.md 3: every version of a lineage in sequence order, vervallen ones included."""
+        stmt = select(versie).where(versie.c.lineage_id == lineage_id).order_by(versie.c.seq)
+        return await self._versies(conn, stmt)
+
+    async def lineages_of_verwerking(self, conn: AsyncConnection, verwerking_id: str) -> list[str]:
+        """Every lineage that ever had this verwerkingId: a superset to lock before deciding (R-PATCH-2)."""
+        stmt = (
+            select(versie.c.lineage_id)
+            .where(versie.c.verwerking_id == verwerking_id)
+            .distinct()
+            .order_by(versie.c.lineage_id)
+        )
+        return [str(r[0]) for r in await conn.execute(stmt)]
+
+    async def visible_of_verwerking(self, conn: AsyncConnection, verwerking_id: str) -> list[Versie]:
+        """R-PATCH-2: lineages whose current, non-vervallen version has this verwerkingId."""
+        stmt = select(versie).where(versie.c.verwerking_id == verwerking_id, _visible()).order_by(versie.c.seq)
+        return await self._versies(conn, stmt)
+
+    async def search_acties(
+        self, conn: AsyncConnection, f: ObjectFilter, limit: int, offset: int
+    ) -> tuple[int, list[Versie]]:
+        """§6.2: visible actions with one object matching the person; only matching objects returned."""
+        sleutel = self.codec.pseudo.sleutel(f.soort_object_id, f.object_id)
+        match = exists().where(
+            obj.c.versie_seq == versie.c.seq,
+            obj.c.object_sleutel == sleutel,
+            obj.c.objecttype == f.objecttype,
+        )
+        where = [match, _visible(), *_filters(f)]
+        count = (await conn.execute(select(func.count()).select_from(versie).where(*where))).scalar_one()
+        stmt = (
+            select(versie)
+            .where(*where)
+            .order_by(versie.c.tijdstip_us.desc(), versie.c.seq.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        page = await self._versies(conn, stmt, obj.c.object_sleutel == sleutel, obj.c.objecttype == f.objecttype)
+        return int(count), page
+
+    async def search_objecten(
+        self, conn: AsyncConnection, f: ObjectFilter, limit: int, offset: int
+    ) -> tuple[int, list[tuple[VerwerktObject, Versie]]]:
+        """§7.1 R-INZ-1: one result per matching object occurrence in a visible action."""
+        sleutel = self.codec.pseudo.sleutel(f.soort_object_id, f.object_id)
+        where = [
+            obj.c.object_sleutel == sleutel,
+            obj.c.objecttype == f.objecttype,
+            _visible(),
+            *_filters(f),
+        ]
+        joined = obj.join(versie, versie.c.seq == obj.c.versie_seq)
+        count = (await conn.execute(select(func.count()).select_from(joined).where(*where))).scalar_one()
+        stmt = (
+            select(obj, versie)
+            .select_from(joined)
+            .where(*where)
+            .order_by(versie.c.tijdstip_us.desc(), versie.c.seq.desc(), obj.c.positie)
+            .limit(limit)
+            .offset(offset)
+        )
+        return int(count), await self._pairs(conn, stmt)
+
+    async def object_by_id(self, conn: AsyncConnection, verwerkt_object_id: str) -> list[tuple[VerwerktObject, Versie]]:
+        """R-INZS-1: the object as it is in the current, non-vervallen version of its action."""
+        stmt = (
+            select(obj, versie)
+            .select_from(obj.join(versie, versie.c.seq == obj.c.versie_seq))
+            .where(obj.c.verwerkt_object_id == verwerkt_object_id, _visible())
+            .order_by(obj.c.positie)
+        )
+        return await self._pairs(conn, stmt)
+
+    async def _pairs(self, conn: AsyncConnection, stmt: Select[Any]) -> list[tuple[VerwerktObject, Versie]]:
+        out = []
+        for row in (await conn.execute(stmt)).mappings():
+            o = self.codec.object(row)
+            out.append((o, self.codec.versie(row, (o,))))
+        return out
+
+    async def _versies(
+        self, conn: AsyncConnection, stmt: Select[Any], *object_filter: ColumnElement[bool]
+    ) -> list[Versie]:
+        rows = (await conn.execute(stmt)).mappings().all()
+        if not rows:
+            return []
+        objects = await self._objects(conn, [r["seq"] for r in rows], object_filter)
+        return [self.codec.versie(r, tuple(objects.get(r["seq"], ()))) for r in rows]
+
+    async def _objects(
+        self, conn: AsyncConnection, seqs: Sequence[int], extra: Sequence[ColumnElement[bool]]
+    ) -> dict[int, list[VerwerktObject]]:
+        stmt = select(obj).where(obj.c.versie_seq.in_(seqs), *extra).order_by(obj.c.versie_seq, obj.c.positie)
+        out: dict[int, list[VerwerktObject]] = defaultdict(list)
+        for row in (await conn.execute(stmt)).mappings():
+            out[row["versie_seq"]].append(self.codec.object(row))
+        return out
+
+
+def _filters(f: ObjectFilter) -> list[ColumnElement[bool]]:
+    """R-GETL-2..4 / R-INZ-2..3 / R-INZ-5: period, activity and confidentiality."""
+    out: list[ColumnElement[bool]] = []
+    if f.begin_us is not None:
+        out.append(versie.c.tijdstip_us >= f.begin_us)
+    if f.end_us is not None:
+        out.append(versie.c.tijdstip_us < f.end_us)
+    if f.verwerkingsactiviteit_id is not None:
+        out.append(versie.c.verwerkingsactiviteit_id == f.verwerkingsactiviteit_id)
+    if f.vertrouwelijkheid is not None:
+        out.append(versie.c.vertrouwelijkheid.in_(sorted(v.value for v in f.vertrouwelijkheid)))
+    return out

@@ -1,0 +1,93 @@
+"""SQLAlchemy Core tables. Version rows and their objects are insert-only (R-VER-5).
+
+Indexes serve the hot queries (issue 2 §7): by object (blind index + time), by lineage,
+by verwerkingId and by verwerkingsactiviteitId.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+versie = Table(
+    "verwerkingsactie_versie",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("actie_id", String(36), nullable=False, unique=True),
+    Column("lineage_id", String(36), nullable=False),
+    Column("versie", Integer, nullable=False),
+    Column("vervallen", Boolean, nullable=False),
+    Column("tijdstip_registratie_us", BigInteger, nullable=False),
+    Column("client_id", String(100)),
+    Column("tijdstip", String(64), nullable=False),
+    Column("tijdstip_us", BigInteger, nullable=False),
+    Column("vertrouwelijkheid", String(16), nullable=False),
+    Column("actie_naam", String(242)),
+    Column("handeling_naam", String(242)),
+    Column("verwerking_naam", String(242)),
+    Column("verwerking_id", String(36)),
+    Column("verwerkingsactiviteit_id", String(36)),
+    Column("verwerkingsactiviteit_url", String(2042)),
+    Column("bewaartermijn", String(64)),
+    Column("uitvoerder", String(20)),
+    Column("systeem", String(242)),
+    Column("gebruiker", String(40)),
+    Column("gegevensbron", String(242)),
+    Column("soort_afnemer_id", String(242)),
+    Column("afnemer_id", String(40)),
+    Column("afnemer_id_enc", LargeBinary),
+    Column("verwerkingsactiviteit_id_afnemer", String(36)),
+    Column("verwerkingsactiviteit_url_afnemer", String(2042)),
+    Column("verwerking_id_afnemer", String(36)),
+    UniqueConstraint("lineage_id", "versie", name="uq_versie_lineage_versie"),
+    Index("ix_versie_lineage_seq", "lineage_id", "seq"),
+    Index("ix_versie_verwerking", "verwerking_id"),
+    Index("ix_versie_activiteit", "verwerkingsactiviteit_id"),
+)
+
+verwerkt_object = Table(
+    "verwerkt_object",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("versie_seq", SeqType, ForeignKey("verwerkingsactie_versie.seq"), nullable=False),
+    Column("positie", Integer, nullable=False),
+    Column("verwerkt_object_id", String(36), nullable=False),
+    Column("objecttype", String(16), nullable=False),
+    Column("soort_object_id", String(242), nullable=False),
+    # Plain value, or NULL when pseudonymised (then object_id_enc holds it, R-PRIV-1).
+    Column("object_id", String(40)),
+    Column("object_id_enc", LargeBinary),
+    Column("object_sleutel", LargeBinary(32), nullable=False),
+    Column("tijdstip_us", BigInteger, nullable=False),
+    Column("betrokkenheid", String(242)),
+    Column("soorten_gegevens", Text, nullable=False),
+    Index("ix_object_sleutel_tijdstip", "object_sleutel", "tijdstip_us"),
+    Index("ix_object_versie", "versie_seq"),
+    Index("ix_object_verwerkt_object_id", "verwerkt_object_id"),
+)
+
+client = Table(
+    "api_client",
+    metadata,
+    Column("client_id", String(100), primary_key=True),
+    Column("secret", String(200), nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)

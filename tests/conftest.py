@@ -1,0 +1,138 @@
+"""Test fixtures: every HTTP test runs against a real SQLite file and a real PostgreSQL database.
+
+PostgreSQL: TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) is used to
+create a throw-away database per test session. When it cannot be reached the PostgreSQL tests are
+skipped — unless REQUIRE_POSTGRES=1 (as in CI), then the run fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.helpers import Api
+from verwerkingenlog.api.app import create_app
+from verwerkingenlog.domain.scopes import ALL_SCOPES, NORMAL_SCOPES
+from verwerkingenlog.services import tokens
+from verwerkingenlog.services.clients import Client, Clients
+from verwerkingenlog.settings import Settings
+from verwerkingenlog.store import migrate
+from verwerkingenlog.store.db import Database
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEST_KEY = "test-pseudonymisation-key-0123456789abcdefghijklmnop"
+
+# The clients every test can act as, by name → scopes.
+CLIENTS: dict[str, tuple[str, ...]] = {
+    "alles": ALL_SCOPES,
+    "normaal": NORMAL_SCOPES,
+    "geen": (),
+    "create-conf": ("create:confidential",),
+    "read-normal": ("read:normal",),
+    "read-conf": ("read:confidential",),
+    "update-normal": ("update:normal",),
+    "update-conf": ("update:confidential",),
+    "delete-normal": ("delete:normal",),
+    "delete-conf": ("delete:confidential",),
+}
+
+
+def _run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+async def _prepare(url: str) -> dict[str, Client]:
+    db = Database(url)
+    try:
+        await migrate.upgrade(db)
+        clients = Clients(db)
+        out = {}
+        for name, scopes in CLIENTS.items():
+            out[name] = await clients.get(name) or await clients.add(name, list(scopes))
+        return out
+    finally:
+        await db.dispose()
+
+
+def _postgres_database() -> Iterator[str]:
+    import asyncpg
+
+    from verwerkingenlog.store.db import async_url
+
+    name = f"vl_test_{uuid.uuid4().hex[:12]}"
+    admin = async_url(PG_ADMIN_URL).replace("postgresql+asyncpg", "postgresql")
+
+    async def exec_admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        _run(exec_admin(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.exit(message + " (REQUIRE_POSTGRES=1)", returncode=3)
+        pytest.skip(message)
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        _run(exec_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(name, database URL) of a migrated database with the test clients registered."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'register.db'}"
+        yield "sqlite", url
+        return
+    yield from (("postgresql", url) for url in _postgres_database())
+
+
+@pytest.fixture(scope="session")
+def registered(backend: tuple[str, str]) -> dict[str, Client]:
+    return _run(_prepare(backend[1]))
+
+
+def make_settings(url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": url,
+        "migrate_on_start": False,
+        "pseudonymisation_key": TEST_KEY,
+        "key_file": Path("/nonexistent/never-used.key"),
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """Override in a test module to change settings for its `api` fixture."""
+    return {}
+
+
+@pytest.fixture
+def api(backend: tuple[str, str], registered: dict[str, Client], settings_overrides: dict[str, Any]) -> Iterator[Api]:
+    app = create_app(make_settings(backend[1], **settings_overrides))
+    with TestClient(app, base_url="http://testserver") as tc:
+        yield Api(tc, {name: tokens.issue(c) for name, c in registered.items()}, backend[0], registered)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test by the backend it runs on (used by CI to prove PostgreSQL tests ran)."""
+    for item in items:
+        if "[postgresql" in item.name or "-postgresql" in item.name:
+            item.add_marker(pytest.mark.postgresql)
+        elif "[sqlite" in item.name or "-sqlite" in item.name:
+            item.add_marker(pytest.mark.sqlite)
