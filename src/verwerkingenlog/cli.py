@@ -54,6 +54,14 @@ def version() -> None:
     out.print(f"{PRODUCT_NAME} {__version__}")
 
 
+@app.command("config-reference")
+def config_reference() -> None:
+    """Print the configuration reference (every environment variable, its default, its meaning)."""
+    from verwerkingenlog.settings import reference_markdown
+
+    sys.stdout.write(reference_markdown())
+
+
 @app.command()
 def migrate() -> None:
     """Bring the database (DATABASE_URL) to the newest schema."""
