@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     )
     self_log_verwerkingsactiviteit_url: str | None = Field(
         None,
-        description="`verwerkingsactiviteitUrl` of the register's own reads (default: its own VAR URL when PUBLIC_BASE_URL is set).",
+        description="`verwerkingsactiviteitUrl` of the register's own reads "
+        "(default: its own VAR URL when PUBLIC_BASE_URL is set).",
     )
     self_log_bewaartermijn: str = Field(
         "P2Y", description="Retention of self-log entries when the caller sends no `Bewaartermijn` header."
