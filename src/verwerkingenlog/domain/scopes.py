@@ -34,14 +34,29 @@ ALL_SCOPES: Final[tuple[str, ...]] = (
 )
 NORMAL_SCOPES: Final[tuple[str, ...]] = tuple(s for s in ALL_SCOPES if s.endswith(":normal"))
 
+# §17.2/§17.4 (AMB-47): scopes the VAR OAS names that the log APIs do not know. `read:restricted` was
+# abolished for the log; `zaken.lezen` is copied from ZGW. They grant reading the VAR and nothing else.
+READ_RESTRICTED: Final = "read:restricted"
+ZAKEN_LEZEN: Final = "zaken.lezen"
+VAR_READ_SCOPES: Final[tuple[str, ...]] = (READ_NORMAL, READ_CONFIDENTIAL, READ_RESTRICTED, ZAKEN_LEZEN)
+# Extension scopes (decisions.md 5): managing the VAR, and the privacy officer's (FG) doelbinding report.
+VAR_WRITE: Final = "var:write"
+FG_READ: Final = "fg:read"
+EXTENSION_SCOPES: Final[tuple[str, ...]] = (READ_RESTRICTED, ZAKEN_LEZEN, VAR_WRITE, FG_READ)
+# Every scope a client registration may hold.
+KNOWN_SCOPES: Final[tuple[str, ...]] = ALL_SCOPES + EXTENSION_SCOPES
+
 
 def _has(scopes: Iterable[str], name: str) -> bool:
     return name in scopes
 
 
 def require_family(scopes: frozenset[str], family: str) -> None:
-    """§4.9 step 2 / R-SCOPE-2: the caller needs at least one scope of the operation's family."""
-    if not any(s.startswith(family + ":") for s in scopes):
+    """§4.9 step 2 / R-SCOPE-2: the caller needs at least one scope of the operation's family.
+
+    Only the log's own scopes (§5.1) count: `read:restricted` (VAR only, §17.4) opens nothing here.
+    """
+    if not any(s.startswith(family + ":") and s in ALL_SCOPES for s in scopes):
         raise PermissionDenied(f"This operation requires a '{family}:normal' or '{family}:confidential' scope.")
 
 
@@ -114,3 +129,28 @@ def inzage_visible(scopes: frozenset[str]) -> frozenset[Vertrouwelijkheid]:
     if _has(scopes, READ_CONFIDENTIAL):
         return frozenset({N, OPG})
     return frozenset({N})
+
+
+def check_var_read(scopes: frozenset[str]) -> None:
+    """§17.4 [Adopted]: both VAR read operations accept read:normal, read:confidential, read:restricted
+    and zaken.lezen (the OAS lists the first three on the list and only zaken.lezen on the single GET)."""
+    if not scopes & set(VAR_READ_SCOPES):
+        raise PermissionDenied(f"Reading the VAR requires one of the scopes {', '.join(VAR_READ_SCOPES)}.")
+
+
+def check_var_write(scopes: frozenset[str]) -> None:
+    """Extension: creating, changing and retiring processing activities needs var:write."""
+    if VAR_WRITE not in scopes:
+        raise PermissionDenied(f"Managing the VAR requires the extension scope {VAR_WRITE}.")
+
+
+def check_var_history(scopes: frozenset[str]) -> None:
+    """Extension: the version history of an activity is for those who manage the VAR or audit it."""
+    if not scopes & {VAR_WRITE, FG_READ}:
+        raise PermissionDenied(f"The version history of an activity requires the scope {VAR_WRITE} or {FG_READ}.")
+
+
+def check_fg(scopes: frozenset[str]) -> None:
+    """Extension: the doelbinding report lists log entries of every system, so it is for the FG only."""
+    if FG_READ not in scopes:
+        raise PermissionDenied(f"The doelbinding report requires the extension scope {FG_READ}.")

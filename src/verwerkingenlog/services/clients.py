@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 
-from verwerkingenlog.domain.scopes import ALL_SCOPES
+from verwerkingenlog.domain.scopes import KNOWN_SCOPES
 from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.tables import client
 
@@ -34,9 +34,9 @@ class Clients:
         self.db = db
 
     async def add(self, client_id: str, scopes: list[str], secret: str | None = None) -> Client:
-        unknown = sorted(set(scopes) - set(ALL_SCOPES))
+        unknown = sorted(set(scopes) - set(KNOWN_SCOPES))
         if unknown:
-            raise UnknownScope(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(ALL_SCOPES)}.")
+            raise UnknownScope(f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(KNOWN_SCOPES)}.")
         if not client_id or len(client_id) > 100:
             raise ValueError("A client id must be 1 to 100 characters.")
         if await self.get(client_id) is not None:
