@@ -77,6 +77,14 @@ class NotFound(DomainError):
     title = "Not found."
 
 
+class Gone(DomainError):
+    """410: the resource existed but was retired (e.g. a processing activity, §17)."""
+
+    status = 410
+    code = "gone"
+    title = "Gone."
+
+
 class NotAcceptable(DomainError):
     status = 406
     code = "not_acceptable"

@@ -91,3 +91,35 @@ client = Table(
     Column("scopes", Text, nullable=False),
     Column("created_us", BigInteger, nullable=False),
 )
+
+# The VAR (§17, extension: history). Insert-only like the log: every create, change and retirement of a
+# processing activity appends a version; "current" = the highest `versie` of an `activiteit_id`.
+# Lists and translations are stored as JSON text; the VAR is small and read whole per activity.
+activiteit_versie = Table(
+    "verwerkingsactiviteit_versie",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("activiteit_id", String(36), nullable=False),
+    Column("versie", Integer, nullable=False),
+    Column("organisatie", String(20), nullable=False),
+    Column("ingetrokken", Boolean, nullable=False),
+    Column("tijdstip_registratie_us", BigInteger, nullable=False),
+    Column("client_id", String(100)),
+    Column("naam", String(242), nullable=False),
+    Column("gebaseerd_op", String(2042)),
+    Column("categorie", String(242)),
+    Column("verantwoordelijke_bestuursorgaan", String(242)),
+    Column("doel", String(2042), nullable=False),
+    Column("grondslag", String(242), nullable=False),
+    Column("toelichting_grondslag", String(2042)),
+    Column("bewaartermijn", String(2042)),
+    Column("herkomst", String(2042)),
+    Column("afnemende_internationale_derden", Text, nullable=False),
+    Column("afnemende_categorie_ontvangers", Text, nullable=False),
+    Column("verwerkte_persoonsgegevens", Text, nullable=False),
+    Column("vertalingen", Text, nullable=False),
+    # Its index serves the current version of one activity and as-of reads (store.var).
+    UniqueConstraint("activiteit_id", "versie", name="uq_activiteit_versie"),
+    # The list filters by organisation first (several organisations share one register).
+    Index("ix_activiteit_organisatie", "organisatie", "activiteit_id"),
+)
