@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         Path("./data/pseudonymisation.key"), description="Key file used when PSEUDONYMISATION_KEY is unset."
     )
     migrate_on_start: bool = Field(True, description="Run database migrations when the server starts.")
+    idempotency_key_ttl_seconds: int = Field(
+        86_400,
+        ge=86_400,
+        description="How long an `Idempotency-Key` of POST /verwerkingsacties is remembered (extension, "
+        "docs/idempotency.md); at least 24 hours, so that a client retrying after an outage is still deduplicated.",
+    )
 
     @cached_property
     def zone(self) -> ZoneInfo:

@@ -50,7 +50,13 @@ def self_log_profile(settings: Settings) -> SelfLogProfile | None:
 
 def build_register(settings: Settings, db: Database) -> Register:
     codec = RowCodec(Pseudonymiser(load_secret(settings.pseudonymisation_key, settings.key_file)))
-    return Register(db, LogReader(codec), LogWriter(codec), self_log_profile(settings))
+    return Register(
+        db,
+        LogReader(codec),
+        LogWriter(codec),
+        self_log_profile(settings),
+        idempotency_ttl_us=settings.idempotency_key_ttl_seconds * 1_000_000,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

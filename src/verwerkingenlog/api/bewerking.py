@@ -8,6 +8,7 @@ from starlette.responses import Response
 from verwerkingenlog.api import bodies, params
 from verwerkingenlog.api.auth import requires
 from verwerkingenlog.api.http import json_body, json_response, negotiated, paginated, renderer
+from verwerkingenlog.domain import idempotency
 from verwerkingenlog.domain.errors import ValidationFailed
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.domain.values import Vertrouwelijkheid
@@ -15,6 +16,9 @@ from verwerkingenlog.services.register import Register
 from verwerkingenlog.settings import Settings
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(negotiated)])
+
+# Set on a 201 that answers a retry from the remembered result instead of storing again.
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 LIST_PARAMS = (
     *params.OBJECT_PARAMS,
@@ -39,14 +43,26 @@ def _settings(request: Request) -> Settings:
 
 @router.post("/verwerkingsacties", status_code=201)
 async def verwerkingsactie_create(request: Request, caller: Caller = Depends(requires(None))) -> Response:
-    """§6.1 (F7446, F6624)."""
+    """§6.1 (F7446, F6624); with an `Idempotency-Key` header a retry is answered, not stored twice
+    (extension, docs/idempotency.md)."""
     c = params.Collector()
     params.reject_unknown(c, request.query_params, ())
+    key = c.value(idempotency.HEADER, request.headers.get(idempotency.HEADER), idempotency.key_value)
     c.raise_if_any()
-    body = bodies.parse(bodies.PostBody, await json_body(request))
-    created = await _register(request).create(caller, bodies.gegevens_of(body), bodies.objecten_of(body))
+    raw = await json_body(request)
+    body = bodies.parse(bodies.PostBody, raw)
+    gegevens, objecten = bodies.gegevens_of(body), bodies.objecten_of(body)
+    replayed = False
+    if key is None:
+        created = await _register(request).create(caller, gegevens, objecten)
+    else:
+        sent = idempotency.IdempotencyKey(key, idempotency.fingerprint(raw))
+        created, replayed = await _register(request).create_once(caller, sent, gegevens, objecten)
     data = renderer(request).actie(created)
-    return json_response(data, 201, {"Location": data["url"]})
+    headers = {"Location": data["url"]}
+    if replayed:
+        headers[REPLAYED_HEADER] = "true"
+    return json_response(data, 201, headers)
 
 
 @router.get("/verwerkingsacties")

@@ -97,6 +97,14 @@ class RequestTooLarge(DomainError):
     title = "The request body is too large."
 
 
+class IdempotencyKeyReused(DomainError):
+    """422: an Idempotency-Key was sent again with a different body (extension, docs/idempotency.md)."""
+
+    status = 422
+    code = "idempotency_key_reused"
+    title = "This Idempotency-Key was already used for a different request."
+
+
 class UnsupportedMediaType(DomainError):
     status = 415
     code = "unsupported_media_type"

@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from verwerkingenlog.domain import scopes, versioning
-from verwerkingenlog.domain.errors import NotFound, ValidationFailed
+from verwerkingenlog.domain import idempotency, scopes, versioning
+from verwerkingenlog.domain.errors import IdempotencyKeyReused, NotFound, ValidationFailed
+from verwerkingenlog.domain.idempotency import IdempotencyKey, Remembered
 from verwerkingenlog.domain.model import (
     Actiegegevens,
     Caller,
@@ -31,6 +33,9 @@ from verwerkingenlog.domain.values import Vertrouwelijkheid
 from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.read import LogReader
 from verwerkingenlog.store.write import LogWriter
+
+DEFAULT_IDEMPOTENCY_TTL_US = 86_400 * 1_000_000
+KEY_CLEANUP_INTERVAL_US = 60 * 1_000_000
 
 
 def wall_clock_us() -> int:
@@ -54,12 +59,15 @@ class Register:
         writer: LogWriter,
         self_log: SelfLogProfile | None,
         clock: Callable[[], int] = wall_clock_us,
+        idempotency_ttl_us: int = DEFAULT_IDEMPOTENCY_TTL_US,
     ) -> None:
         self.db = db
         self.reader = reader
         self.writer = writer
         self.self_log = self_log
         self.clock = clock
+        self.idempotency_ttl_us = idempotency_ttl_us
+        self._next_key_cleanup_us = 0
 
     # -- Bewerking: writes ---------------------------------------------------------------
 
@@ -70,6 +78,59 @@ class Register:
         async with self.db.writing() as conn:
             (seq,) = await self.writer.append(conn, [new])
         return replace(new, seq=seq)
+
+    async def create_once(
+        self, caller: Caller, key: IdempotencyKey, gegevens: Actiegegevens, objecten: Sequence[NieuwObject]
+    ) -> tuple[Versie, bool]:
+        """Idempotent ingest (extension, docs/idempotency.md): (version, replayed).
+
+        The key is recorded in the same transaction as the action (R-TX-1), so either both or neither
+        are stored. A retry with the same key and body gets the original version (re-read by its
+        actieId, never a stored response body); with another body, 422. Two concurrent requests with
+        one key: the loser fails on the primary key, rolls back entirely and replays the winner.
+        """
+        scopes.check_create(caller.scopes, gegevens.vertrouwelijkheid)
+        now = self.clock()
+        fresh_from = now - self.idempotency_ttl_us
+        try:
+            async with self.db.writing() as conn:
+                await self._cleanup_keys(conn, now)
+                remembered = await self.reader.remembered_key(conn, caller.client_id, key.key, fresh_from)
+                earlier = await self._replay(conn, remembered, key)
+                if earlier is not None:
+                    return earlier, True
+                # An expired row, or one whose action was purged since (R-RET-3), makes way for this request.
+                stale_before = fresh_from if remembered is None else now + 1
+                await self.writer.forget_keys(conn, stale_before, caller.client_id, key.key)
+                new = versioning.first_version(gegevens, objecten, now, caller.client_id)
+                await self.writer.remember_key(conn, caller.client_id, key, new.actie_id, 201, now)
+                (seq,) = await self.writer.append(conn, [new])
+        except IntegrityError:
+            async with self.db.reading() as conn:
+                remembered = await self.reader.remembered_key(conn, caller.client_id, key.key, fresh_from)
+                earlier = await self._replay(conn, remembered, key)
+            if earlier is None:
+                raise
+            return earlier, True
+        return replace(new, seq=seq), False
+
+    async def _replay(self, conn: AsyncConnection, remembered: Remembered | None, key: IdempotencyKey) -> Versie | None:
+        if remembered is None:
+            return None
+        if not idempotency.same_request(remembered, key):
+            raise IdempotencyKeyReused(
+                f"The {idempotency.HEADER} {key.key!r} was already used for a request with a different body. "
+                "Use a new key for every logical request; send the same key only when retrying the same request."
+            )
+        # None only when the action was purged since (R-RET-3): re-creating it then stores nothing twice.
+        return await self.reader.version(conn, remembered.actie_id)
+
+    async def _cleanup_keys(self, conn: AsyncConnection, now: int) -> None:
+        """Expired idempotency keys are removed on the write path, at most once a minute per process."""
+        if now < self._next_key_cleanup_us:
+            return
+        self._next_key_cleanup_us = now + KEY_CLEANUP_INTERVAL_US
+        await self.writer.forget_keys(conn, now - self.idempotency_ttl_us)
 
     async def correct(
         self, caller: Caller, actie_id: str, gegevens: Actiegegevens, objecten: Sequence[NieuwObject]

@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from verwerkingenlog.domain.idempotency import Remembered
 from verwerkingenlog.domain.model import ObjectFilter, Versie, VerwerktObject
 from verwerkingenlog.store.rows import RowCodec
-from verwerkingenlog.store.tables import versie
+from verwerkingenlog.store.tables import idempotency_key, versie
 from verwerkingenlog.store.tables import verwerkt_object as obj
 
 _later = versie.alias("later")
@@ -47,6 +48,26 @@ class LogReader:
         rows = await self._versies(conn, stmt)
         return rows[0] if rows else None
 
+    async def version(self, conn: AsyncConnection, actie_id: str) -> Versie | None:
+        """Exactly the version with this `actieId` (not the current one): an idempotent replay
+        answers with the original result (docs/idempotency.md)."""
+        rows = await self._versies(conn, select(versie).where(versie.c.actie_id == actie_id))
+        return rows[0] if rows else None
+
+    async def remembered_key(
+        self, conn: AsyncConnection, client_id: str, key: str, not_before_us: int
+    ) -> Remembered | None:
+        """The unexpired result of an earlier request with this Idempotency-Key (primary key lookup)."""
+        stmt = select(idempotency_key).where(
+            idempotency_key.c.client_id == client_id,
+            idempotency_key.c.idempotency_key == key,
+            idempotency_key.c.created_us >= not_before_us,
+        )
+        row = (await conn.execute(stmt)).mappings().first()
+        if row is None:
+            return None
+        return Remembered(row["fingerprint"], row["actie_id"], int(row["status"]), int(row["created_us"]))
+
     async def history(self, conn: AsyncConnection, lineage_id: str) -> list[Versie]:
         """decisions.md 3: every version of a lineage in sequence order, vervallen ones included."""
         stmt = select(versie).where(versie.c.lineage_id == lineage_id).order_by(versie.c.seq)
@@ -72,10 +93,10 @@ class LogReader:
     ) -> tuple[int, list[Versie]]:
         """§6.2: visible actions with one object matching the person; only matching objects returned."""
         sleutel = self.codec.pseudo.sleutel(f.soort_object_id, f.object_id)
-        match = exists().where(
-            obj.c.versie_seq == versie.c.seq,
-            obj.c.object_sleutel == sleutel,
-            obj.c.objecttype == f.objecttype,
+        # An uncorrelated IN, so that the blind index drives the query (a correlated EXISTS made SQLite
+        # scan every version of the log for each person search).
+        match = versie.c.seq.in_(
+            select(obj.c.versie_seq).where(obj.c.object_sleutel == sleutel, obj.c.objecttype == f.objecttype)
         )
         where = [match, _visible(), *_filters(f)]
         count = (await conn.execute(select(func.count()).select_from(versie).where(*where))).scalar_one()

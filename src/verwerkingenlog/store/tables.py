@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -90,6 +91,22 @@ client = Table(
     Column("secret", String(200), nullable=False),
     Column("scopes", Text, nullable=False),
     Column("created_us", BigInteger, nullable=False),
+)
+
+# Idempotent ingest (extension, docs/idempotency.md). Not a log table: rows expire after
+# IDEMPOTENCY_KEY_TTL_SECONDS. The body is kept only as a SHA-256 fingerprint (it holds personal data).
+idempotency_key = Table(
+    "idempotency_key",
+    metadata,
+    Column("client_id", String(100), nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("actie_id", String(36), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    # One result per (client, key), even under concurrent retries: the loser re-reads the winner's row.
+    PrimaryKeyConstraint("client_id", "idempotency_key", name="pk_idempotency_key"),
+    Index("ix_idempotency_key_created", "created_us"),
 )
 
 # The VAR (§17, extension: history). Insert-only like the log: every create, change and retirement of a
