@@ -41,6 +41,11 @@ CLIENTS: dict[str, tuple[str, ...]] = {
     "update-conf": ("update:confidential",),
     "delete-normal": ("delete:normal",),
     "delete-conf": ("delete:confidential",),
+    # VAR (§17.4) and its extension scopes
+    "read-restricted": ("read:restricted",),
+    "zaken-lezen": ("zaken.lezen",),
+    "var-write": ("var:write",),
+    "fg": ("fg:read",),
 }
 
 

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.api import bewerking, docs, inzage
+from verwerkingenlog.api import bewerking, docs, inzage, var
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
 from verwerkingenlog.domain.errors import DomainError
@@ -19,6 +19,7 @@ from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.services.clients import Clients
 from verwerkingenlog.services.register import Register
 from verwerkingenlog.services.tokens import TokenVerifier
+from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate
 from verwerkingenlog.store.db import Database
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.db = db
         app.state.clients = clients
         app.state.register = build_register(settings, db)
+        app.state.var = VarService(db)
         app.state.verifier = TokenVerifier(clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds)
         try:
             yield
@@ -99,5 +101,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(bewerking.router)
     app.include_router(inzage.router)
+    app.include_router(var.router)
     app.include_router(docs.router)
     return app

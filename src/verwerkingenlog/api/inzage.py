@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from verwerkingenlog.api import params
+from verwerkingenlog.api import params, var
 from verwerkingenlog.api.auth import requires
 from verwerkingenlog.api.http import json_response, negotiated, paginated, renderer
 from verwerkingenlog.domain.model import Caller, ConsumerHeaders
@@ -20,6 +20,7 @@ LIST_PARAMS = (
     "eindDatum",
     "verwerkingsactiviteitId",
     *params.PAGINATION,
+    var.EXPAND,  # extension: expand=verwerkingsactiviteit (api/var.py)
 )
 
 
@@ -39,13 +40,17 @@ async def verwerkte_objecten_list(request: Request, caller: Caller = Depends(req
     params.reject_unknown(c, q, LIST_PARAMS)
     f = params.object_filter(c, q, settings.zone, dates_required=True, with_vertrouwelijkheid=False)
     page = params.page_of(c, q)
+    expand = var.expand_requested(c, q)
     consumer = _consumer(c, request)
     c.raise_if_any()
     assert f is not None
     register: Register = request.app.state.register
     found = await register.search_objecten(caller, f, page, consumer)
     r = renderer(request)
-    return paginated(request, found.count, page, [r.verwerkt_object_uitgebreid(o, v) for o, v in found.items])
+    results = [r.verwerkt_object_uitgebreid(o, v) for o, v in found.items]
+    if expand:
+        await var.expanded(request, found.items, results)
+    return paginated(request, found.count, page, results)
 
 
 @router.get("/verwerkte-objecten/{verwerktObjectId}")
@@ -54,10 +59,14 @@ async def verwerktobject_read(
 ) -> Response:
     """§7.2: unknown, not current, vervallen or not visible → 404 (AMB-30)."""
     c = params.Collector()
-    params.reject_unknown(c, request.query_params, ())
+    params.reject_unknown(c, request.query_params, (var.EXPAND,))
     object_id = params.path_uuid(c, "verwerktObjectId", verwerktObjectId)
+    expand = var.expand_requested(c, request.query_params)
     consumer = _consumer(c, request)
     c.raise_if_any()
     register: Register = request.app.state.register
     o, v = await register.read_object(caller, object_id, consumer)
-    return json_response(renderer(request).verwerkt_object_uitgebreid(o, v))
+    result = renderer(request).verwerkt_object_uitgebreid(o, v)
+    if expand:
+        await var.expanded(request, [(o, v)], [result])
+    return json_response(result)

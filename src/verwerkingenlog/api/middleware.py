@@ -10,8 +10,10 @@ VAR_VERSION = "0.1.0"
 
 
 def api_version_for(path: str) -> str:
-    """AMB-37: 0.9.0 for the Bewerking and Inzage APIs, 0.1.0 for the VAR API."""
-    return VAR_VERSION if path.startswith("/api/v1/verwerkingsactiviteit") else BEWERKING_INZAGE_VERSION
+    """AMB-37: 0.9.0 for the Bewerking and Inzage APIs, 0.1.0 for the VAR API (including its
+    doelbinding report extension, documented in var-api.yaml)."""
+    var = path.startswith(("/api/v1/verwerkingsactiviteit", "/api/v1/doelbinding"))
+    return VAR_VERSION if var else BEWERKING_INZAGE_VERSION
 
 
 class ApiVersionMiddleware:
