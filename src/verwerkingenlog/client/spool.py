@@ -363,6 +363,7 @@ class BufferedLogger:
         self._failed = 0
         self._last_lag: float | None = None
         self._last_error: str | None = None
+        self._closed = False
         if start:
             self.start()
 
@@ -432,6 +433,9 @@ class BufferedLogger:
 
     def close(self, flush_timeout: float = 5.0) -> None:
         """Ship what can be shipped within `flush_timeout`, then stop; the rest stays spooled."""
+        if self._closed:
+            return
+        self._closed = True
         if self._thread is not None and flush_timeout > 0:
             self.flush(flush_timeout)
         self._stop.set()
