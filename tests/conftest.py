@@ -46,6 +46,7 @@ CLIENTS: dict[str, tuple[str, ...]] = {
     "zaken-lezen": ("zaken.lezen",),
     "var-write": ("var:write",),
     "fg": ("fg:read",),
+    "var-beheer": ("read:normal", "var:write", "fg:read"),
 }
 
 

@@ -145,6 +145,11 @@ def _one(c: params.Collector, q: QueryParams, name: str) -> str | None:
     return params._single(c, q, name)
 
 
+def _naam(c: params.Collector, q: QueryParams, name: str) -> str | None:
+    """A text filter: a Naam (≤ 242 characters, R-VAL-3) under the register's text rules."""
+    return c.value(name, _one(c, q, name), lambda v: values.max_length(v, values.NAAM_MAX))
+
+
 def _peildatum(c: params.Collector, q: QueryParams, settings: Settings) -> int | None:
     zone = settings.zone
     return c.value("peildatum", _one(c, q, "peildatum"), lambda raw: rules.peildatum_value(raw, zone))
@@ -187,9 +192,9 @@ async def verwerkingsactie_list(
     gebaseerd_op = c.value("gebaseerdOp", _one(c, q, "gebaseerdOp"), values.uri_value)
     f = ActiviteitFilter(
         verantwoordelijke_organisatie=oin,
-        naam=_one(c, q, "naam"),
-        categorie=_one(c, q, "categorie"),
-        grondslag=_one(c, q, "grondslag"),
+        naam=_naam(c, q, "naam"),
+        categorie=_naam(c, q, "categorie"),
+        grondslag=_naam(c, q, "grondslag"),
         gebaseerd_op=gebaseerd_op,
         peildatum_us=_peildatum(c, q, _settings(request)),
     )
@@ -318,7 +323,7 @@ async def doelbinding_report(request: Request, caller: Caller = Depends(_allowed
     span, problem = period(begin, end, _settings(request).zone)
     if problem is not None:
         c.problems.append(problem)
-    systeem = _one(c, q, "systeem")
+    systeem = _naam(c, q, "systeem")
     bevindingen = _bevindingen(c, q)
     page = params.page_of(c, q)
     c.raise_if_any()

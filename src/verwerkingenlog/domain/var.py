@@ -52,6 +52,7 @@ VERTALINGEN: Final = "vertalingen"  # extension: texts in other languages than D
 # The texts that may be given in another language (the ones a citizen reads).
 TRANSLATABLE: Final[tuple[str, ...]] = ("naam", "doel", "grondslag", "toelichtingGrondslag", "bewaartermijn")
 _LANGUAGE = re.compile(r"^[a-z]{2}$", re.ASCII)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON can carry them; no database can store them
 
 # The AVG's legal bases (art. 6(1)) as the VAR OAS lists them, with the English terms of the GDPR, so that
 # an English explanation can name the basis even when the VAR gives no English text.
@@ -177,6 +178,9 @@ def _text(p: _Problems, name: str, raw: Any, rule: tuple[str, int], required: bo
         return None
     if not isinstance(raw, str):
         p.add(name, "invalid", "Must be a string.")
+        return None
+    if not raw.isascii() and _LONE_SURROGATE.search(raw):
+        p.add(name, "invalid", "Must be valid Unicode text (no lone surrogate code points).")
         return None
     if required and not raw.strip():
         p.add(name, "required", "This field may not be empty.")
