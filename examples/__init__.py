@@ -1,0 +1,1 @@
+"""Runnable examples for suppliers (docs/build-it-in.md)."""

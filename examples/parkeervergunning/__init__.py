@@ -1,0 +1,1 @@
+"""The consumer: a small parking-permit application that queries the person registry."""
