@@ -324,7 +324,11 @@ def var_report(
     out.print(table)
 
 
-DEMO_CLIENTS = {"demo-normaal": NORMAL_SCOPES, "demo-alles": ALL_SCOPES}
+DEMO_CLIENTS = {
+    "demo-normaal": NORMAL_SCOPES,
+    "demo-fg": ("read:normal", "var:write", "fg:read"),  # the VAR's manager and the privacy officer (FG)
+    "demo-alles": ALL_SCOPES,
+}
 
 
 @app.command()
@@ -333,10 +337,17 @@ def demo(
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     start: Annotated[bool, typer.Option(help="Start the server after printing the demo.")] = True,
 ) -> None:
-    """Create the two demo clients (if needed), print their tokens and ready-to-paste curl commands."""
-    from verwerkingenlog.demo import ensure_demo_clients, instructions
+    """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
+    tokens and ready-to-paste curl commands."""
+    from verwerkingenlog.demo import ensure_demo_clients, instructions, load_example_var, log_demo_actions
 
-    found = _run(lambda db: ensure_demo_clients(db, DEMO_CLIENTS))
+    async def prepare(db: Database) -> list[Client]:
+        found = await ensure_demo_clients(db, DEMO_CLIENTS)
+        out.print(await load_example_var(db))
+        await log_demo_actions(db, Settings(), found[0])
+        return found
+
+    found = _run(prepare)
     sys.stdout.write(instructions(found, f"http://{host}:{port}") + "\n")
     sys.stdout.flush()
     if start:

@@ -6,13 +6,21 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.clients import Client, Clients
+from verwerkingenlog.settings import Settings
 from verwerkingenlog.store.db import Database
 
 DEMO_BSN = "999990019"  # a test BSN (passes the eleven-test, reserved range), never a real person
 DEMO_OIN = "00000001001172773000"
+# The example VAR of the demo municipality (DEMO_OIN), loaded by `make run`; see docs/var.md.
+EXAMPLE_VAR = Path(__file__).resolve().parents[2] / "examples" / "var-voorbeeld.csv"
+PARKEREN = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"  # "Aanvraag parkeervergunning" in the example VAR
+# Deliberately NOT in the example VAR: the doelbinding report (GET /doelbinding) shows it as `onbekend`.
+ONBEKENDE_ACTIVITEIT = "0bad0bad-1e55-4c0d-9e00-00000000d0e1"
+DEMO_SYSTEMEN = ("ParkeerApp v1.0 (demo)", "MeldingenApp v3.2 (demo)")
 
 
 async def ensure_demo_clients(db: Database, wanted: Mapping[str, Sequence[str]]) -> list[Client]:
@@ -24,6 +32,59 @@ async def ensure_demo_clients(db: Database, wanted: Mapping[str, Sequence[str]])
     return found
 
 
+async def load_example_var(db: Database) -> str:
+    """Import examples/var-voorbeeld.csv as `verwerkingenlog var import` does; unchanged rows change nothing,
+    so every `make run` may do it again."""
+    from verwerkingenlog.domain.model import Caller
+    from verwerkingenlog.domain.scopes import KNOWN_SCOPES
+    from verwerkingenlog.services.var import Uitkomst, VarService
+    from verwerkingenlog.services.var_import import parse_rows, read_table
+
+    if not EXAMPLE_VAR.is_file():
+        return f"Example VAR not found at {EXAMPLE_VAR}; import your own with `verwerkingenlog var import FILE`."
+    ingelezen = parse_rows(read_table(EXAMPLE_VAR))
+    items = [(i, g) for _, i, g in ingelezen.rijen]
+    results = await VarService(db).apply(Caller("demo", frozenset(KNOWN_SCOPES)), items)
+    new = sum(1 for r in results if r is not Uitkomst.ONGEWIJZIGD)
+    return f"Example VAR {EXAMPLE_VAR.name}: {len(items)} activities ({new} new or changed)."
+
+
+async def log_demo_actions(db: Database, settings: Settings, client: Client) -> None:
+    """Two actions about the demo person, once: one explained by the example VAR, and one whose activity
+    the VAR does not know (the log accepts it, §17.4; the doelbinding report shows it)."""
+    from sqlalchemy import func, select
+
+    from verwerkingenlog.api.app import build_register
+    from verwerkingenlog.domain.model import Actiegegevens, Caller, NieuwObject
+    from verwerkingenlog.domain.values import Vertrouwelijkheid, moment_value
+    from verwerkingenlog.store.tables import versie
+
+    async with db.reading() as conn:
+        stmt = select(func.count()).select_from(versie).where(versie.c.systeem.in_(DEMO_SYSTEMEN))
+        if (await conn.execute(stmt)).scalar_one():
+            return
+    register = build_register(settings, db)
+    caller = Caller(client.client_id, client.scopes)
+    now = moment_value(datetime.now(UTC).replace(microsecond=0).isoformat())
+    persoon = NieuwObject("persoon", "BSN", DEMO_BSN, "Aanvrager", ("Adres", "Kenteken"))
+    for systeem, activiteit, verwerking in (
+        (DEMO_SYSTEMEN[0], PARKEREN, "Aanvraag parkeervergunning"),
+        (DEMO_SYSTEMEN[1], ONBEKENDE_ACTIVITEIT, "Melding openbare ruimte"),
+    ):
+        gegevens = Actiegegevens(
+            tijdstip=now.text,
+            tijdstip_us=now.epoch_us,
+            vertrouwelijkheid=Vertrouwelijkheid.NORMAAL,
+            actie_naam="Opslaan persoonsgegevens",
+            verwerking_naam=verwerking,
+            verwerking_id=str(uuid.uuid4()),
+            verwerkingsactiviteit_id=activiteit,
+            bewaartermijn="P2Y",
+            systeem=systeem,
+        )
+        await register.create(caller, gegevens, [persoon])
+
+
 def instructions(clients: Sequence[Client], base: str) -> str:
     lines = ["", "Open Verwerkingenlog — demo clients", "=" * 36]
     tokens_by_id = {}
@@ -33,6 +94,7 @@ def instructions(clients: Sequence[Client], base: str) -> str:
         lines += [f"{c.client_id}  scopes: {', '.join(sorted(c.scopes))}", f"  token: {t}", ""]
     full = tokens_by_id[clients[-1].client_id]
     normaal = tokens_by_id[clients[0].client_id]
+    fg = tokens_by_id.get("demo-fg", full)
     actie = {
         "actieNaam": "Opvragen persoonsgegevens",
         "handelingNaam": "Intake",
@@ -74,6 +136,20 @@ def instructions(clients: Sequence[Client], base: str) -> str:
         f"&beginDatum={begin}&eindDatum={end}' -H 'Authorization: Bearer {full}' "
         f"-H 'OIN: {DEMO_OIN}' -H 'VerwerkingsactiviteitId: 3c1f0b1e-6d0a-4e55-9b5e-0a3f7c9d2b11' "
         f"-H 'VerwerkingsactiviteitUrl: {api}/verwerkingsactiviteit/3c1f0b1e-6d0a-4e55-9b5e-0a3f7c9d2b11'",
+        "",
+        "4) The same, each result explained in plain Dutch and English by the VAR (extension expand=...):",
+        f"curl -s '{api}/verwerkte-objecten?objecttype=persoon&soortObjectId=BSN&objectId={DEMO_BSN}"
+        f"&beginDatum={begin}&eindDatum={end}&expand=verwerkingsactiviteit' -H 'Authorization: Bearer {full}' "
+        f"-H 'OIN: {DEMO_OIN}' -H 'VerwerkingsactiviteitId: 3c1f0b1e-6d0a-4e55-9b5e-0a3f7c9d2b11' "
+        f"-H 'VerwerkingsactiviteitUrl: {api}/verwerkingsactiviteit/3c1f0b1e-6d0a-4e55-9b5e-0a3f7c9d2b11'",
+        "",
+        "5) The register of processing activities (VAR API) of the demo municipality:",
+        f"curl -s '{api}/verwerkingsactiviteiten?verantwoordelijkeOrganisatie={DEMO_OIN}' "
+        f"-H 'Authorization: Bearer {normaal}'",
+        "",
+        f"6) The doelbinding report for the FG: entries whose activity is unknown ({ONBEKENDE_ACTIVITEIT}),",
+        "   retired or another organisation's (the log accepts them all; scope fg:read):",
+        f"curl -s '{api}/doelbinding' -H 'Authorization: Bearer {fg}'",
         "",
         f"Interactive API documentation: {api}/docs",
         "",

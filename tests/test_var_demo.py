@@ -1,0 +1,50 @@
+"""`make run` (the `demo` command): the example VAR is loaded, a demo action is explained in plain language
+through the Inzage API, and the doelbinding report shows the demo's deliberately unknown activity."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from tests.conftest import TEST_KEY
+from tests.helpers import INZAGE_HEADERS, Api
+from verwerkingenlog.cli import app as cli
+from verwerkingenlog.demo import DEMO_BSN, DEMO_SYSTEMEN, ONBEKENDE_ACTIVITEIT, PARKEREN
+
+
+def test_demo_loads_the_example_var_and_its_curl_commands_show_explanation_and_report(api: Api) -> None:
+    env = {
+        "DATABASE_URL": api.tc.app.state.settings.database_url,  # type: ignore[attr-defined]
+        "PSEUDONYMISATION_KEY": TEST_KEY,
+    }
+    for _ in range(2):  # idempotent: a second `make run` adds nothing
+        result = CliRunner().invoke(cli, ["demo", "--no-start"], env=env)
+        assert result.exit_code == 0, result.output
+    assert "Example VAR var-voorbeeld.csv: 8 activities (0 new or changed)." in result.stdout
+    assert "expand=verwerkingsactiviteit" in result.stdout and "/api/v1/doelbinding" in result.stdout
+
+    r = api.request(
+        "GET",
+        "/api/v1/verwerkte-objecten",
+        "read-normal",
+        headers=INZAGE_HEADERS,
+        params={
+            "objecttype": "persoon",
+            "soortObjectId": "BSN",
+            "objectId": DEMO_BSN,
+            "beginDatum": "2000-01-01",
+            "eindDatum": "2100-01-01",
+            "verwerkingsactiviteitId": PARKEREN,
+            "expand": "verwerkingsactiviteit",
+        },
+    )
+    assert r.status_code == 200, r.text
+    (parkeren,) = r.json()["results"]
+    uitleg = parkeren["_expand"]["verwerkingsactiviteit"]["uitleg"]
+    assert uitleg["nl"]["tekst"].startswith("Uw gegevens zijn verwerkt voor ‘Aanvraag parkeervergunning’.")
+    assert uitleg["en"]["grondslag"] == "Public task"
+
+    report = api.request("GET", "/api/v1/doelbinding", "fg", params={"systeem": DEMO_SYSTEMEN[1]})
+    assert [(x["bevinding"], x["verwerkingsactiviteitId"], x["aantal"]) for x in report.json()["results"]] == [
+        ("onbekend", ONBEKENDE_ACTIVITEIT, 1)
+    ]
+    assert api.request("GET", "/api/v1/doelbinding", "fg", params={"systeem": DEMO_SYSTEMEN[0]}).json()["count"] == 0
