@@ -329,3 +329,17 @@ def test_put_sends_every_key() -> None:
 
     Client("http://r.test", transport=httpx.MockTransport(handle)).update(str(uuid.uuid4()), _actie("1"))
     assert seen[0]["uitvoerder"] is None and "afnemerId" in seen[0] and seen[0]["vertrouwelijkheid"] == "normaal"
+
+
+def test_var_operations_against_the_register(client: Client) -> None:
+    """The VAR API as the register serves it (§17.2): a page, and 404 for an unknown activity."""
+    page = client.var_list(page=1)
+    assert page.count == len(page.results) or page.next is not None
+    for activiteit in page.results:
+        assert activiteit.id and activiteit.naam and activiteit.verantwoordelijke_organisatie
+    with pytest.raises(NotFound):
+        client.var_read(str(uuid.uuid4()))
+    if page.results:
+        first = client.var_read(page.results[0].id)
+        assert first is not None and first.etag
+        assert client.var_read(first.id, etag=first.etag) is None
