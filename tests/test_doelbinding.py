@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from tests.helpers import Api, actie, new_bsn
@@ -15,6 +16,13 @@ from tests.var_support import VAR, activiteit, create, new_oin, problem_names, v
 from verwerkingenlog.cli import app as cli
 
 REPORT = "/api/v1/doelbinding"
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's tables are read back by the tests: give them a fixed, wide console (the width of a
+    test worker's terminal varies)."""
+    monkeypatch.setattr("verwerkingenlog.cli.out", Console(width=300, height=50))
 
 
 def _scenario(api: Api) -> dict[str, Any]:
@@ -109,5 +117,5 @@ def test_the_cli_prints_the_same_report(api: Api) -> None:
         "andere_organisatie",
         "ingetrokken",
     }
-    table = CliRunner().invoke(cli, ["var", "report", "--systeem", s["systeem"]], env={**env, "COLUMNS": "250"})
+    table = CliRunner().invoke(cli, ["var", "report", "--systeem", s["systeem"]], env={**env})
     assert table.exit_code == 0 and s["unknown"] in table.stdout

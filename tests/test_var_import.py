@@ -8,7 +8,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import Workbook
+from rich.console import Console
 from typer.testing import CliRunner
 
 from tests.helpers import Api
@@ -34,6 +36,13 @@ HEADER = [
     "Doel (EN)",
     "Opmerkingen intern",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's tables are read back by the tests: give them a fixed, wide console (the width of a
+    test worker's terminal varies)."""
+    monkeypatch.setattr("verwerkingenlog.cli.out", Console(width=300, height=50))
 
 
 def _row(activiteit_id: str, oin: str, **cells: str) -> list[str]:
@@ -97,7 +106,7 @@ def _write_csv(path: Path, rows: list[list[str]], delimiter: str = ";", encoding
 
 
 def _import(api: Api, *args: str) -> Any:
-    env = {"DATABASE_URL": api.tc.app.state.settings.database_url, "COLUMNS": "250"}  # type: ignore[attr-defined]
+    env = {"DATABASE_URL": api.tc.app.state.settings.database_url}  # type: ignore[attr-defined]
     return CliRunner().invoke(cli, ["var", "import", *map(str, args)], env=env)
 
 
