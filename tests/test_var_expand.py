@@ -64,6 +64,18 @@ def test_the_explanation_is_plain_dutch_and_english_where_given(api: Api) -> Non
     (only_nl,) = _explained(api, bsn, dutch_only["id"])
     assert set(only_nl["_expand"]["verwerkingsactiviteit"]["uitleg"]) == {"nl"}
 
+    french = create(api, activiteit(new_oin(), vertalingen={"fr": {"doel": "Délivrer un permis"}}))
+    api.create(actie(bsn, verwerkingsactiviteitId=french["id"]))
+    (fr,) = _explained(api, bsn, french["id"])
+    assert fr["_expand"]["verwerkingsactiviteit"]["uitleg"]["fr"] == {
+        "naam": None,
+        "doel": "Délivrer un permis",
+        "grondslag": None,
+        "toelichtingGrondslag": None,
+        "bewaartermijn": None,
+        "tekst": None,  # no sentence templates for French: the texts as given
+    }
+
 
 def test_without_expand_the_response_is_exactly_the_standards(api: Api) -> None:
     body = create(api, activiteit(new_oin()))

@@ -449,7 +449,8 @@ def _sentence(text: str) -> str:
 def uitleg(g: Activiteitgegevens, taal: str = "nl") -> dict[str, str | None] | None:
     """The activity in plain words for a citizen: name, purpose, legal basis, retention, and one text.
 
-    Dutch always; another language only where the VAR gives that language's texts (`vertalingen`).
+    Dutch always; another language only where the VAR gives that language's texts (`vertalingen`), with
+    a running `tekst` for the languages there are sentence templates for (Dutch and English).
     An English explanation names a standard AVG basis in the GDPR's English terms when no English basis
     is given. Missing texts stay null rather than being mixed in from Dutch.
     """
@@ -466,7 +467,28 @@ def uitleg(g: Activiteitgegevens, taal: str = "nl") -> dict[str, str | None] | N
         grondslag = v.grondslag
         if grondslag is None and taal == "en":
             grondslag = AVG_GRONDSLAGEN_EN.get(g.grondslag.strip().lower())
-    words = _WORDS[taal] if taal in _WORDS else _WORDS["en"]
+    words = _WORDS.get(taal)
+    tekst = None if words is None else _tekst(words, naam, doel, grondslag, toelichting, bewaartermijn, g)
+    return {
+        "naam": naam,
+        "doel": doel,
+        "grondslag": grondslag,
+        "toelichtingGrondslag": toelichting,
+        "bewaartermijn": bewaartermijn,
+        "tekst": tekst,
+    }
+
+
+def _tekst(
+    words: Mapping[str, str],
+    naam: str | None,
+    doel: str | None,
+    grondslag: str | None,
+    toelichting: str | None,
+    bewaartermijn: str | None,
+    g: Activiteitgegevens,
+) -> str | None:
+    """The explanation as running text, in a language we have sentence templates for (`_WORDS`)."""
     parts = []
     if naam:
         parts.append(words["naam"].format(naam.strip().rstrip(".")))
@@ -479,14 +501,7 @@ def uitleg(g: Activiteitgegevens, taal: str = "nl") -> dict[str, str | None] | N
         parts.append(words["bewaartermijn"] + _sentence(bewaartermijn))
     if g.verantwoordelijke_bestuursorgaan:
         parts.append(words["verantwoordelijke"] + _sentence(g.verantwoordelijke_bestuursorgaan))
-    return {
-        "naam": naam,
-        "doel": doel,
-        "grondslag": grondslag,
-        "toelichtingGrondslag": toelichting,
-        "bewaartermijn": bewaartermijn,
-        "tekst": " ".join(parts) or None,
-    }
+    return " ".join(parts) or None
 
 
 _WORDS: Final[dict[str, dict[str, str]]] = {
