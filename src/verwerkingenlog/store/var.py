@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, insert, select, text
@@ -24,7 +24,9 @@ from verwerkingenlog.domain.var import (
     Vertaling,
     VerwerktPersoonsgegeven,
 )
-from verwerkingenlog.store.read import is_current
+from verwerkingenlog.integrity.records import KIND_ACTIVITEIT, activiteit_record
+from verwerkingenlog.store.integrity import Leaf, append_leaves
+from verwerkingenlog.store.read import _visible as visible  # R-VER-4, defined once in the read path
 from verwerkingenlog.store.tables import activiteit_versie as av
 from verwerkingenlog.store.tables import versie
 
@@ -156,12 +158,27 @@ class VarStore:
         )
 
     async def append(self, conn: AsyncConnection, versions: Sequence[ActiviteitVersie]) -> list[int]:
-        """Insert versions in the caller's transaction; returns their `seq`s."""
+        """Insert versions in the caller's transaction; returns their `seq`s. Every version also becomes a
+        leaf of the register's Merkle log, in commit order (docs/integrity.md §1)."""
         if not versions:
             return []
         stmt = insert(av).returning(av.c.seq, sort_by_parameter_order=True)
         result = await conn.execute(stmt, [_row(v) for v in versions])
-        return [int(r[0]) for r in result]
+        seqs = [int(r[0]) for r in result]
+        leaves = [
+            Leaf(KIND_ACTIVITEIT, seq, activiteit_record(replace(v, seq=seq)))
+            for seq, v in zip(seqs, versions, strict=True)
+        ]
+        await append_leaves(conn, leaves)
+        return seqs
+
+    async def by_seq(self, conn: AsyncConnection, seqs: Iterable[int]) -> dict[int, ActiviteitVersie]:
+        """Versions by their register-wide `seq` (the integrity check recomputes their leaves)."""
+        wanted = sorted(set(seqs))
+        if not wanted:
+            return {}
+        rows = (await conn.execute(select(av).where(av.c.seq.in_(wanted)))).mappings()
+        return {int(row["seq"]): _versie(row) for row in rows}
 
     async def history(self, conn: AsyncConnection, activiteit_id: str) -> list[ActiviteitVersie]:
         """Every version of one activity, oldest first (retirements included)."""
@@ -199,7 +216,7 @@ class VarStore:
     @staticmethod
     def _entries(begin_us: int | None, end_us: int | None, systeem: str | None) -> list[ColumnElement[bool]]:
         """Visible log entries (current, not vervallen: R-VER-4) in the half-open period, of one system."""
-        out = [versie.c.vervallen == false(), is_current()]
+        out = [visible()]
         if begin_us is not None:
             out.append(versie.c.tijdstip_us >= begin_us)
         if end_us is not None:
