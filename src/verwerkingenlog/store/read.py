@@ -68,6 +68,14 @@ class LogReader:
             return None
         return Remembered(row["fingerprint"], row["actie_id"], int(row["status"]), int(row["created_us"]))
 
+    async def by_seq(self, conn: AsyncConnection, seqs: Sequence[int]) -> dict[int, Versie]:
+        """Versions by their register-wide `seq`, with all their objects (the integrity check recomputes
+        their leaves)."""
+        if not seqs:
+            return {}
+        versions = await self._versies(conn, select(versie).where(versie.c.seq.in_(sorted(set(seqs)))))
+        return {v.seq: v for v in versions if v.seq is not None}
+
     async def history(self, conn: AsyncConnection, lineage_id: str) -> list[Versie]:
         """decisions.md 3: every version of a lineage in sequence order, vervallen ones included."""
         stmt = select(versie).where(versie.c.lineage_id == lineage_id).order_by(versie.c.seq)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -139,4 +140,76 @@ activiteit_versie = Table(
     UniqueConstraint("activiteit_id", "versie", name="uq_activiteit_versie"),
     # The list filters by organisation first (several organisations share one register).
     Index("ix_activiteit_organisatie", "organisatie", "activiteit_id"),
+)
+
+# Integrity (docs/integrity.md): the Merkle log over every stored version, its signed checkpoints, the
+# published keys and the purges. All insert-only (migration 0005): nothing here is ever updated or deleted,
+# not even by a purge, so every proof stays valid after content is removed.
+#
+# The tree, as the hash of every perfect subtree: (level, idx) covers leaves [idx·2^level, (idx+1)·2^level).
+# Level 0 are the leaves: leaf index = idx, 0, 1, 2, … in commit order without gaps (assigned under the
+# register-wide lock), each naming the stored row it covers. One table, so that one multi-row insert appends
+# a leaf with the nodes it completes, and a leaf hash and what it covers can never drift apart.
+merkle_node = Table(
+    "merkle_node",
+    metadata,
+    Column("level", Integer, nullable=False),
+    Column("idx", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    # Leaves only: 'verwerkingsactie' | 'verwerkingsactiviteit' | 'purge' (integrity.records.KINDS) and the
+    # version's `seq` in its table, or the purge's id. NULL above level 0 (NULLs never collide in the index).
+    Column("kind", String(32)),
+    Column("ref", BigInteger),
+    PrimaryKeyConstraint("level", "idx", name="pk_merkle_node"),
+    UniqueConstraint("kind", "ref", name="uq_merkle_node_leaf"),
+    CheckConstraint(
+        "(level = 0 AND kind IS NOT NULL AND ref IS NOT NULL) OR (level > 0 AND kind IS NULL AND ref IS NULL)",
+        name="ck_merkle_node_leaf",
+    ),
+)
+
+checkpoint = Table(
+    "checkpoint",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", LargeBinary(32), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    # The signed note exactly as served (C2SP signed-note with a tlog-checkpoint body).
+    Column("note", Text, nullable=False),
+    Index("ix_checkpoint_size", "tree_size"),
+)
+
+# The public half of every checkpoint key ever used, as events: 'actief' when it starts signing, 'vervangen'
+# when a rotation replaces it. Retired keys stay published so that old checkpoints stay verifiable.
+signing_key = Table(
+    "signing_key",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("vkey", Text, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+)
+
+# R-RET-3: each purge, without personal data; its record is a leaf of its own.
+purge = Table(
+    "purge",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("tijdstip_registratie_us", BigInteger, nullable=False),
+    Column("peilmoment_us", BigInteger, nullable=False),
+    Column("criterium", Text, nullable=False),
+    Column("lineages", Integer, nullable=False),
+    Column("versies", Integer, nullable=False),
+    Column("objecten", Integer, nullable=False),
+)
+
+# The leaves whose content a purge removed. The database lets a version row be deleted only when its leaf is
+# listed here (triggers of migration 0005), so every removal is accounted for in the log.
+purged_leaf = Table(
+    "purged_leaf",
+    metadata,
+    Column("leaf_index", SeqType, primary_key=True, autoincrement=False),
+    Column("purge_id", SeqType, ForeignKey("purge.id"), nullable=False),
+    Index("ix_purged_leaf_purge", "purge_id"),
 )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import delete, insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from verwerkingenlog.domain.idempotency import IdempotencyKey
 from verwerkingenlog.domain.model import Versie
+from verwerkingenlog.integrity.records import KIND_ACTIE, actie_record
+from verwerkingenlog.store.integrity import Leaf, append_leaves, next_version_seq
 from verwerkingenlog.store.rows import RowCodec
 from verwerkingenlog.store.tables import idempotency_key, versie, verwerkt_object
 
@@ -26,15 +29,27 @@ class LogWriter:
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:l, 0))"), {"l": lineage})
 
     async def append(self, conn: AsyncConnection, versions: Sequence[Versie]) -> list[int]:
-        """Insert the versions and their objects in the caller's transaction; returns their `seq`s."""
+        """Insert the versions and their objects in the caller's transaction; returns their `seq`s.
+
+        Every version also becomes a leaf of the Merkle log, in commit order (docs/integrity.md §1).
+        """
         if not versions:
             return []
+        rows = [self.codec.versie_row(v) for v in versions]
+        if conn.dialect.name == "sqlite":  # a seq is never reused, not even after a purge (store.integrity)
+            first = await next_version_seq(conn)
+            for offset, row in enumerate(rows):
+                row["seq"] = first + offset
         stmt = insert(versie).returning(versie.c.seq, sort_by_parameter_order=True)
-        result = await conn.execute(stmt, [self.codec.versie_row(v) for v in versions])
+        result = await conn.execute(stmt, rows)
         seqs = [int(r[0]) for r in result]
         object_rows = [row for seq, v in zip(seqs, versions, strict=True) for row in self.codec.object_rows(seq, v)]
         if object_rows:
             await conn.execute(insert(verwerkt_object), object_rows)
+        leaves = [
+            Leaf(KIND_ACTIE, seq, actie_record(replace(v, seq=seq))) for seq, v in zip(seqs, versions, strict=True)
+        ]
+        await append_leaves(conn, leaves)
         return seqs
 
     async def remember_key(
