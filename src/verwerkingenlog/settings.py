@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
@@ -68,9 +69,42 @@ class Settings(BaseSettings):
         "docs/idempotency.md); at least 24 hours, so that a client retrying after an outage is still deduplicated.",
     )
 
+    checkpoint_origin: str | None = Field(
+        None,
+        description="Name of this register's Merkle log: the first line of every checkpoint and the name of its "
+        "signing key (docs/integrity.md §4), a schema-less URL without spaces or `+`. "
+        "Default: `<host of PUBLIC_BASE_URL>/verwerkingenlog`, or `localhost/verwerkingenlog`.",
+    )
+    checkpoint_key_file: Path = Field(
+        Path("./data/checkpoint-signing.key"),
+        description="Secret Ed25519 key that signs checkpoints (created on first use, mode 0600; "
+        "`verwerkingenlog keys generate`, `rotate`, `list`). Keep it apart from the database.",
+    )
+    checkpoint_interval_seconds: int = Field(
+        60,
+        ge=0,
+        description="Sign a new checkpoint this often while the log grew (0: only with `verwerkingenlog checkpoint`).",
+    )
+    checkpoint_witness_file: Path | None = Field(
+        None, description="Append every signed checkpoint to this file (an external copy `verify --witness` reads)."
+    )
+    checkpoint_witness_url: str | None = Field(
+        None,
+        description="POST every signed checkpoint (text/plain) to this URL; failures are logged and retried, "
+        "never blocking writes.",
+    )
+
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    @property
+    def log_origin(self) -> str:
+        """The checkpoint origin (and key name): configured, or derived from the public base URL."""
+        if self.checkpoint_origin:
+            return self.checkpoint_origin
+        host = urlsplit(self.public_base_url).hostname if self.public_base_url else None
+        return f"{host or 'localhost'}/verwerkingenlog"
 
 
 def reference_markdown() -> str:

@@ -115,3 +115,15 @@ class MethodNotAllowed(DomainError):
     status = 405
     code = "method_not_allowed"
     title = "Method not allowed."
+
+
+class NotYetCheckpointed(DomainError):
+    """409: a proof was asked for an entry that no signed checkpoint covers yet (docs/integrity.md §8)."""
+
+    status = 409
+    code = "not_yet_checkpointed"
+    title = "No signed checkpoint covers this entry yet."
+
+    def __init__(self, detail: str, retry_after_seconds: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
