@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from verwerkingenlog import PRODUCT_NAME, __version__
+from verwerkingenlog.cli_integrity import register as register_integrity_commands
 from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.domain.scopes import ALL_SCOPES, KNOWN_SCOPES, NORMAL_SCOPES
@@ -32,6 +33,7 @@ T = TypeVar("T")
 app = typer.Typer(help=f"{PRODUCT_NAME}: a register of processings of personal data.", no_args_is_help=True)
 clients_app = typer.Typer(help="Manage the API clients registered with this register.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
+register_integrity_commands(app)  # keys, checkpoint, verify, purge (docs/integrity.md)
 out = Console()
 err = Console(stderr=True)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,12 +13,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.api import bewerking, docs, inzage, var
+from verwerkingenlog.api import bewerking, docs, integrity, inzage, var
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
 from verwerkingenlog.domain.errors import DomainError
 from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.services.clients import Clients
+from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.register import Register
 from verwerkingenlog.services.tokens import TokenVerifier
 from verwerkingenlog.services.var import VarService
@@ -60,6 +63,17 @@ def build_register(settings: Settings, db: Database) -> Register:
     )
 
 
+def build_integrity(settings: Settings, db: Database) -> Integrity:
+    """Checkpoints, keys and proofs (docs/integrity.md), configured by the CHECKPOINT_* settings."""
+    return Integrity(
+        db,
+        settings.log_origin,
+        settings.checkpoint_key_file,
+        Witness(settings.checkpoint_witness_file, settings.checkpoint_witness_url),
+        interval_seconds=settings.checkpoint_interval_seconds,
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -77,9 +91,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.register = build_register(settings, db)
         app.state.var = VarService(db)
         app.state.verifier = TokenVerifier(clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds)
+        app.state.integrity = build_integrity(settings, db)
+        if settings.migrate_on_start:
+            await app.state.integrity.adopt_existing(app.state.register.reader, app.state.var.store)
+        checkpoints = None
+        if settings.checkpoint_interval_seconds:
+            checkpoints = asyncio.create_task(app.state.integrity.run(), name="checkpoints")
         try:
             yield
         finally:
+            if checkpoints is not None:
+                checkpoints.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checkpoints
             await db.dispose()
 
     app = FastAPI(
@@ -91,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.add_middleware(ApiVersionMiddleware)
+    app.add_middleware(integrity.LeafIndexMiddleware)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(Exception, handle_unexpected)
 
@@ -102,5 +127,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(bewerking.router)
     app.include_router(inzage.router)
     app.include_router(var.router)
+    app.include_router(integrity.router)
     app.include_router(docs.router)
     return app
