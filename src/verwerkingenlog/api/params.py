@@ -75,7 +75,7 @@ def page_of(c: Collector, q: QueryParams) -> Page:
 
 
 def _int_in(raw: str, low: int, high: int | None) -> int:
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise InvalidValue("invalid", "Must be a whole number.")
     n = int(raw)
     if n < low or (high is not None and n > high):

@@ -34,41 +34,47 @@ class Objecttype(StrEnum):
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _OIN = re.compile(r"^[0-9]{20}$")
 _DATETIME = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE | re.ASCII
 )
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$", re.ASCII)
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
 _NUM = r"(\d+(?:[.,]\d+)?)"
 _DURATION = re.compile(
-    rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$"
+    rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$", re.ASCII
 )
 
 
 def uuid_value(value: str) -> str:
     """R-VAL-1: a UUID of any version, case-insensitive on input, lowercase on output."""
-    if not _UUID.match(value):
+    if not _UUID.fullmatch(value):
         raise InvalidValue("invalid", "Must be a UUID (8-4-4-4-12 hexadecimal digits).")
     return value.lower()
 
 
 def oin_value(value: str) -> str:
     """R-VAL-2: an OIN is exactly 20 ASCII digits (the OAS pattern, anchored; AMB-16)."""
-    if not _OIN.match(value):
+    if not _OIN.fullmatch(value):
         raise InvalidValue("invalid", "Must be an OIN: exactly 20 digits.")
     return value
 
 
 def max_length(value: str, limit: int) -> str:
-    """R-VAL-3: lengths count Unicode code points, not bytes."""
+    """R-VAL-3: lengths count Unicode code points, not bytes.
+
+    R-VAL-9: the NUL character (U+0000) is refused in every text value, because PostgreSQL cannot
+    store it (it would be a 500 there and accepted on SQLite).
+    """
     if len(value) > limit:
         raise InvalidValue("max_length", f"Must be at most {limit} characters (got {len(value)}).")
+    if "\x00" in value:
+        raise InvalidValue("invalid", "Must not contain the NUL character (U+0000).")
     return value
 
 
 def uri_value(value: str) -> str:
     """R-VAL-7: an absolute URI (scheme required) of at most 2042 characters."""
     max_length(value, URI_MAX)
-    if not _SCHEME.match(value):
+    if not _SCHEME.fullmatch(value):
         raise InvalidValue("invalid", "Must be an absolute URI with a scheme, e.g. https://…")
     return value
 
@@ -103,7 +109,7 @@ class Moment:
 
 def moment_value(value: str) -> Moment:
     """R-VAL-4: RFC 3339 date-time with an explicit offset; kept exactly as supplied (AMB-36)."""
-    m = _DATETIME.match(value)
+    m = _DATETIME.fullmatch(value)
     if not m:
         raise InvalidValue("invalid", "Must be a date-time with an explicit offset, e.g. 2024-04-05T14:35:42+01:00.")
     year, month, day, hour, minute, second, frac, offset = m.groups()
@@ -125,7 +131,7 @@ def moment_value(value: str) -> Moment:
 
 def date_value(value: str) -> date:
     """R-VAL-5: query dates are `YYYY-MM-DD` only."""
-    if not _DATE.match(value):
+    if not _DATE.fullmatch(value):
         raise InvalidValue("invalid", "Must be a date in the form YYYY-MM-DD.")
     try:
         return date.fromisoformat(value)
@@ -152,7 +158,7 @@ def duration_value(value: str) -> Duration:
 
     Rejected: empty `P`/`PT`, negatives, bare numbers (`150`, AMB-08) and words.
     """
-    m = _DURATION.match(value)
+    m = _DURATION.fullmatch(value)
     if not m or value in ("P", "PT") or value.endswith("T"):
         raise InvalidValue("invalid", "Must be an ISO 8601 duration, e.g. P10Y, P6M, P2W or P1DT12H.")
     weeks, years, months, days, hours, minutes, seconds = m.groups()
