@@ -126,7 +126,11 @@ def moment_value(value: str) -> Moment:
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
     except ValueError as exc:
         raise InvalidValue("invalid", f"Not a valid date-time: {exc}.") from None
-    return Moment(value, local.astimezone(UTC))
+    try:
+        instant = local.astimezone(UTC)
+    except OverflowError:
+        raise InvalidValue("invalid", "The date-time is outside years 1 to 9999 (UTC).") from None
+    return Moment(value, instant)
 
 
 def date_value(value: str) -> date:
@@ -177,7 +181,7 @@ def duration_value(value: str) -> Duration:
 
 def header_duration_value(value: str) -> Duration:
     """§10.4: the `Bewaartermijn` header also accepts a bare positive integer n, meaning PnY."""
-    if value.isdigit() and int(value) > 0:
+    if value.isascii() and value.isdigit() and int(value) > 0:
         return duration_value(f"P{int(value)}Y")
     return duration_value(value)
 
