@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
 from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.values import moment_value, render_registratie
@@ -225,15 +226,19 @@ def _print_report(report: VerifyReport, show_purged: bool) -> None:
     if report.ok:
         out.print(f"[green]OK[/green]: {summary}. Every leaf matches its row and every checkpoint.")
     else:
-        table = Table("leaf", "type", "entry", "volgnummer", "finding", "detail", title="Findings")
+        table = Table(title="Findings")
+        table.add_column("leaf", no_wrap=True)
+        table.add_column("finding", no_wrap=True)
+        table.add_column("volgnummer", no_wrap=True)
+        table.add_column("entry (actieId) and detail", min_width=36, overflow="fold")  # the id whole, to copy
         for f in report.findings:
+            cell = Text(f.entry or "-")
+            cell.append(f"\n{f.kind + ': ' if f.kind else ''}{f.detail}", style="dim")
             table.add_row(
                 "" if f.leaf_index is None else str(f.leaf_index),
-                f.kind or "",
-                f.entry or "",
-                "" if f.ref is None else str(f.ref),
                 f.what,
-                f.detail,
+                "" if f.ref is None else str(f.ref),
+                cell,
             )
         out.print(table)
         out.print(f"[red]{len(report.findings)} finding(s)[/red]: {summary}.")

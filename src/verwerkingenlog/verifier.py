@@ -2,7 +2,7 @@
 
     python -m verwerkingenlog.verifier --url https://log.gemeente.nl/api/v1 --key '<vkey>' [checks …]
 
-What an auditor or a citizen's app runs (docs/integrity.md §10, docs/integrity-walkthrough.md):
+What an auditor or a citizen's app runs (docs/integrity.md §11, docs/integrity-walkthrough.md):
 
 - always: the latest checkpoint carries a valid signature by a trusted key (C2SP signed-note, Ed25519);
 - ``--leaf-index N`` / ``--actie-id ID``: that version's leaf is in the signed tree (RFC 9162 §2.1.3.2); by

@@ -1,4 +1,4 @@
-"""Integrity API (extension, docs/integrity.md §8): signed checkpoints, published keys, RFC 9162 proofs.
+"""Integrity API (extension, docs/integrity.md §7): signed checkpoints, published keys, RFC 9162 proofs.
 
 Everything here is hashes, sizes and signatures: no personal data. So the checkpoints, the keys, consistency
 proofs and inclusion proofs *by leaf index* are public (an auditor or a citizen's app needs no account).

@@ -118,7 +118,7 @@ class MethodNotAllowed(DomainError):
 
 
 class NotYetCheckpointed(DomainError):
-    """409: a proof was asked for an entry that no signed checkpoint covers yet (docs/integrity.md §8)."""
+    """409: a proof was asked for an entry that no signed checkpoint covers yet (docs/integrity.md §7)."""
 
     status = 409
     code = "not_yet_checkpointed"

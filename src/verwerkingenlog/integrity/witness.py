@@ -1,6 +1,6 @@
 """The witness file: an external, append-only copy of every checkpoint the register signed.
 
-Format (docs/integrity.md §9): the signed notes one after another, each followed by one empty line. A signed
+Format (docs/integrity.md §10): the signed notes one after another, each followed by one empty line. A signed
 note itself is its text (no empty lines), one empty line, and its signature lines (no empty lines), so the
 blocks between empty lines alternate text and signatures.
 """

@@ -1,6 +1,6 @@
 """`verwerkingenlog verify`: recompute every leaf from the database and check it against the signed checkpoints.
 
-One pass over the tree in leaf order (docs/integrity.md §7), in batches:
+One pass over the tree in leaf order (docs/integrity.md §9), in batches:
 
 1. each leaf's stored row is read and its record rebuilt (integrity.records, BSNs decrypted as the API shows
    them) and hashed; a leaf whose row is gone is *missing* unless a purge recorded the removal (then it is
