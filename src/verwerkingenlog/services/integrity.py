@@ -91,6 +91,7 @@ class Witness:
     url: str | None = None
     timeout: float = 10.0
     pending: list[str] = field(default_factory=list)
+    transport: httpx.AsyncBaseTransport | None = None  # tests replace the network
 
     async def export(self, note: str) -> None:
         if self.file is not None:
@@ -108,7 +109,7 @@ class Witness:
         """POST the notes not delivered yet, oldest first; stop at the first failure."""
         if self.url is None or not self.pending:
             return
-        async with httpx.AsyncClient(timeout=self.timeout) as client:
+        async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport) as client:
             while self.pending:
                 try:
                     response = await client.post(
