@@ -117,6 +117,8 @@ def make_settings(url: str, **overrides: Any) -> Settings:
         "migrate_on_start": False,
         "pseudonymisation_key": TEST_KEY,
         "key_file": Path("/nonexistent/never-used.key"),
+        # No background checkpoint signing (docs/integrity.md §4) unless a test asks for it with its own key.
+        "checkpoint_interval_seconds": 0,
     }
     values.update(overrides)
     return Settings(**values)

@@ -9,13 +9,17 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from tests import integrity_support
-from tests.conftest import make_settings
+from tests.conftest import TEST_KEY, make_settings
 from tests.helpers import actie, new_bsn
 from tests.integrity_support import Fresh
+from tests.var_support import activiteit, new_oin
 from verwerkingenlog.api.app import create_app
+from verwerkingenlog.cli import app as cli
 from verwerkingenlog.domain.model import Actiegegevens, Caller, NieuwObject
 from verwerkingenlog.domain.scopes import ALL_SCOPES
 from verwerkingenlog.domain.values import Vertrouwelijkheid
@@ -110,15 +114,20 @@ def _wait_for_checkpoint(tc: TestClient, size: int) -> str:
     raise AssertionError(f"no checkpoint of size {size} within 5 seconds")
 
 
-def test_a_log_that_predates_the_tree_gets_its_leaves_once(fresh: Fresh) -> None:
-    """Upgrading a register that has versions but no tree: each gets a leaf, in registration order; after
-    that, a row without a leaf is never adopted but reported as inserted."""
+def test_a_log_that_predates_the_tree_gets_its_leaves_once(fresh: Fresh, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upgrading a register that has versions but no tree (`verwerkingenlog migrate`, or the server's start):
+    each gets a leaf, in registration order; after that, a row without a leaf is never adopted but reported
+    as inserted."""
     f = fresh
     created = f.api.post(actie(new_bsn())).json()
+    f.api.request("POST", "/api/v1/verwerkingsactiviteiten", "var-write", json=activiteit(new_oin()))
     f.tamper("DELETE FROM merkle_node")  # as if the log predates migration 0005
+    monkeypatch.setenv("DATABASE_URL", f.url)
+    monkeypatch.setenv("PSEUDONYMISATION_KEY", TEST_KEY)
+    migrated = CliRunner().invoke(cli, ["migrate"])
+    assert migrated.exit_code == 0 and "Gave the 2 versions" in migrated.output, migrated.output
     state = f.app.state
     adopt = state.integrity.adopt_existing
-    assert f.call(adopt, state.register.reader, state.var.store) == 1
     assert f.call(adopt, state.register.reader, state.var.store) == 0
     f.checkpoint()
     assert verify(f).ok

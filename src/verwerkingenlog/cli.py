@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from verwerkingenlog import PRODUCT_NAME, __version__
+from verwerkingenlog.cli_integrity import adopt_existing_versions
 from verwerkingenlog.cli_integrity import register as register_integrity_commands
 from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.model import Caller
@@ -75,11 +76,9 @@ def config_reference() -> None:
 def migrate() -> None:
     """Bring the database (DATABASE_URL) to the newest schema."""
     settings = Settings()
-
-    async def work(_db: Database) -> None:
-        return None
-
-    _run(work)
+    adopted = _run(adopt_existing_versions)  # a log that predates the Merkle tree gets its leaves, once
+    if adopted:
+        out.print(f"Gave the {adopted} versions stored before the Merkle log their leaves (docs/integrity.md §1).")
     out.print(f"Database is up to date ({Database(settings.database_url).engine.url.render_as_string()}).")
 
 

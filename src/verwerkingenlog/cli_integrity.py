@@ -325,6 +325,18 @@ def _ranges(indexes: tuple[int, ...] | list[int] | Any) -> str:
     return ", ".join(str(a) if a == b else f"{a}…{b}" for a, b in spans)
 
 
+async def adopt_existing_versions(db: Database) -> int:
+    """`migrate`: give the versions of a log that predates the Merkle tree their leaves (only while the tree is
+    empty; the pseudonymisation key is needed only then, to rebuild the records)."""
+    from verwerkingenlog.api.app import build_integrity, build_register
+
+    settings = Settings()
+    integrity = build_integrity(settings, db)
+    if not await integrity.needs_adoption():
+        return 0
+    return await integrity.adopt_existing(build_register(settings, db).reader, VarStore())
+
+
 def register(app: typer.Typer) -> None:
     """Add the integrity commands to the `verwerkingenlog` command."""
     app.add_typer(keys_app, name="keys")

@@ -338,6 +338,15 @@ class Integrity:
 
     # -- a log that predates the Merkle tree ------------------------------------------------------------------
 
+    async def needs_adoption(self) -> bool:
+        """True when versions are stored but the tree is still empty (a register upgraded to the Merkle log)."""
+        async with self.db.reading() as conn:
+            if await store.tree_size(conn):
+                return False
+            return bool(await store.registration_times(conn, KIND_ACTIE)) or bool(
+                await store.registration_times(conn, KIND_ACTIVITEIT)
+            )
+
     async def adopt_existing(self, reader: LogReader, var: VarStore, batch: int = 1000) -> int:
         """Give every stored version a leaf, once: only while the tree is still empty (a register upgraded to
         this version), in registration order. Afterwards a row without a leaf is never adopted: `verify`
