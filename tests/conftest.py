@@ -137,6 +137,24 @@ def api(backend: tuple[str, str], registered: dict[str, Client], settings_overri
         yield Api(tc, {name: tokens.issue(c) for name, c in registered.items()}, backend[0], registered)
 
 
+@pytest.fixture
+def fresh_database(backend: tuple[str, str], tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of the current backend, for tests that need a register of their own
+    (e.g. the demo, whose fixed demo person other tests also use)."""
+    if backend[0] == "sqlite":
+        yield f"sqlite:///{tmp_path / 'own.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def isolated_api(backend: tuple[str, str], fresh_database: str) -> Iterator[Api]:
+    """Like `api`, but on a database of its own (migrated, test clients registered)."""
+    clients = _run(_prepare(fresh_database))
+    with TestClient(create_app(make_settings(fresh_database)), base_url="http://testserver") as tc:
+        yield Api(tc, {name: tokens.issue(c) for name, c in clients.items()}, backend[0], clients)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test by the backend it runs on (used by CI to prove PostgreSQL tests ran)."""
     for item in items:

@@ -11,7 +11,8 @@ from verwerkingenlog.cli import app as cli
 from verwerkingenlog.demo import DEMO_BSN, DEMO_SYSTEMEN, ONBEKENDE_ACTIVITEIT, PARKEREN
 
 
-def test_demo_loads_the_example_var_and_its_curl_commands_show_explanation_and_report(api: Api) -> None:
+def test_demo_loads_the_example_var_and_its_curl_commands_show_explanation_and_report(isolated_api: Api) -> None:
+    api = isolated_api
     env = {
         "DATABASE_URL": api.tc.app.state.settings.database_url,  # type: ignore[attr-defined]
         "PSEUDONYMISATION_KEY": TEST_KEY,
