@@ -69,6 +69,26 @@ class Settings(BaseSettings):
         "docs/idempotency.md); at least 24 hours, so that a client retrying after an outage is still deduplicated.",
     )
 
+    group_commit_window_ms: float = Field(
+        1.0,
+        ge=0,
+        le=1000,
+        description="Group commit (docs/performance.md): how long the first waiting new action waits for others "
+        "to share its transaction. Each request is answered only after its transaction committed. 0: no waiting "
+        "(requests arriving while a batch commits still share the next one).",
+    )
+    group_commit_max_batch: int = Field(
+        256, ge=1, description="Group commit: at most this many actions per transaction (1 switches it off)."
+    )
+    bulk_max_body_bytes: int = Field(
+        67_108_864,
+        ge=1,
+        description="Largest body accepted by the bulk ingest extension (POST /api/v1/verwerkingsacties/bulk).",
+    )
+    bulk_max_entries: int = Field(
+        10_000, ge=1, description="Most actions accepted in one bulk ingest request (more: 413)."
+    )
+
     checkpoint_origin: str | None = Field(
         None,
         description="Name of this register's Merkle log: the first line of every checkpoint and the name of its "

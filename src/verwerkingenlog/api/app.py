@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.api import bewerking, docs, integrity, inzage, var
+from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, var
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
 from verwerkingenlog.domain.errors import DomainError
@@ -26,6 +26,7 @@ from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate
 from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.pseudonymisation import Pseudonymiser, load_secret
 from verwerkingenlog.store.read import LogReader
 from verwerkingenlog.store.rows import RowCodec
@@ -54,12 +55,14 @@ def self_log_profile(settings: Settings) -> SelfLogProfile | None:
 
 def build_register(settings: Settings, db: Database) -> Register:
     codec = RowCodec(Pseudonymiser(load_secret(settings.pseudonymisation_key, settings.key_file)))
+    writer = LogWriter(codec)
     return Register(
         db,
         LogReader(codec),
-        LogWriter(codec),
+        writer,
         self_log_profile(settings),
         idempotency_ttl_us=settings.idempotency_key_ttl_seconds * 1_000_000,
+        committer=GroupCommitter(db, writer, settings.group_commit_window_ms / 1000, settings.group_commit_max_batch),
     )
 
 
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 checkpoints.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await checkpoints
+            await app.state.register.committer.close()
             await db.dispose()
 
     app = FastAPI(
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return problem_response(exc.status_code, code, title, str(exc.detail))
 
     app.include_router(bewerking.router)
+    app.include_router(bulk.router)
     app.include_router(inzage.router)
     app.include_router(var.router)
     app.include_router(integrity.router)

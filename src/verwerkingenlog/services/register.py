@@ -31,6 +31,7 @@ from verwerkingenlog.domain.pagination import Page, page_beyond_end
 from verwerkingenlog.domain.selflog import SelfLogProfile, persons, self_log_entry
 from verwerkingenlog.domain.values import Vertrouwelijkheid
 from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.read import LogReader
 from verwerkingenlog.store.write import LogWriter
 
@@ -60,6 +61,7 @@ class Register:
         self_log: SelfLogProfile | None,
         clock: Callable[[], int] = wall_clock_us,
         idempotency_ttl_us: int = DEFAULT_IDEMPOTENCY_TTL_US,
+        committer: GroupCommitter | None = None,
     ) -> None:
         self.db = db
         self.reader = reader
@@ -68,6 +70,8 @@ class Register:
         self.clock = clock
         self.idempotency_ttl_us = idempotency_ttl_us
         self._next_key_cleanup_us = 0
+        # New actions without an Idempotency-Key and the self-log entries of reads share transactions.
+        self.committer = committer or GroupCommitter(db, writer)
 
     # -- Bewerking: writes ---------------------------------------------------------------
 
@@ -75,9 +79,7 @@ class Register:
         """R-POST-1..4: scope check on the body's confidentiality, then one atomic append."""
         scopes.check_create(caller.scopes, gegevens.vertrouwelijkheid)
         new = versioning.first_version(gegevens, objecten, self.clock(), caller.client_id)
-        async with self.db.writing() as conn:
-            (seq,) = await self.writer.append(conn, [new])
-        return replace(new, seq=seq)
+        return await self.committer.append(new)
 
     async def create_once(
         self, caller: Caller, key: IdempotencyKey, gegevens: Actiegegevens, objecten: Sequence[NieuwObject]
@@ -270,8 +272,7 @@ class Register:
         now = self.clock()
         gegevens = self_log_entry(self.self_log, consumer, caller.client_id, versioning.random_id(), now)
         entry = versioning.first_version(gegevens, persons(objecten), now, caller.client_id)
-        async with self.db.writing() as conn:
-            await self.writer.append(conn, [entry])
+        await self.committer.append(entry)
 
 
 def _queried(f: ObjectFilter) -> NieuwObject:

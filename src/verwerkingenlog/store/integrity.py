@@ -92,6 +92,14 @@ def leaf_receipt() -> Iterator[list[int]]:
         _receipt.reset(token)
 
 
+def note_leaves(indexes: Sequence[int]) -> None:
+    """Report already committed leaf ``indexes`` to the active receipt (group commit resolves a request after
+    its batch committed, in the request's own context)."""
+    receipt = _receipt.get()
+    if receipt is not None:
+        receipt.extend(indexes)
+
+
 def _note_on_commit(conn: AsyncConnection, indexes: list[int]) -> None:
     """Report ``indexes`` to the active receipt once the transaction commits (never for a rolled-back one)."""
     receipt = _receipt.get()

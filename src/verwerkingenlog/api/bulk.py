@@ -1,0 +1,122 @@
+"""Bulk ingest (extension, docs/performance.md): POST many new actions at once, as NDJSON or a JSON array.
+
+Each entry is validated like the body of `POST /verwerkingsacties` (same rules, same invalidParams) and
+answered on its own line of the result; the valid entries are stored in one transaction. With an
+`Idempotency-Key` header, entry n (1-based) has the key `<key>:<n>` (docs/idempotency.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from verwerkingenlog.api import bodies, params
+from verwerkingenlog.api.auth import requires
+from verwerkingenlog.api.http import json_response, negotiated, renderer
+from verwerkingenlog.domain import idempotency
+from verwerkingenlog.domain.errors import DomainError, RequestTooLarge, UnsupportedMediaType, ValidationFailed
+from verwerkingenlog.domain.model import Caller
+from verwerkingenlog.services import bulk
+from verwerkingenlog.services.register import Register
+from verwerkingenlog.settings import Settings
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(negotiated)])
+
+NDJSON = "application/x-ndjson"
+_TYPES = {"application/json", NDJSON, "application/jsonl"}
+
+
+async def _body(request: Request, settings: Settings) -> bytes:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype not in _TYPES:
+        raise UnsupportedMediaType(
+            f"Send the entries as {NDJSON} (one action per line) or as an application/json array."
+        )
+    limit = settings.bulk_max_body_bytes
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestTooLarge(f"The body exceeds {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _entries(raw: bytes, ndjson: bool) -> list[tuple[int, bytes]]:
+    """(line, raw entry): NDJSON lines (blank lines skipped, numbered as in the file), or array elements."""
+    if ndjson:
+        return [(n, line) for n, line in enumerate(raw.split(b"\n"), 1) if line.strip()]
+    try:
+        items = msgspec.json.decode(raw, type=list[msgspec.Raw])
+    except msgspec.DecodeError:
+        raise ValidationFailed.one("body", "parse_error", "The body must be a JSON array of actions.") from None
+    return [(n, bytes(item)) for n, item in enumerate(items, 1)]
+
+
+def _problem(exc: DomainError) -> dict[str, Any]:
+    out: dict[str, Any] = {"status": exc.status, "code": exc.code, "detail": exc.detail}
+    if isinstance(exc, ValidationFailed):
+        out["invalidParams"] = [{"name": p.name, "code": p.code, "reason": p.reason} for p in exc.params]
+    return out
+
+
+@router.post("/verwerkingsacties/bulk", openapi_extra={"x-extension": True})
+async def verwerkingsacties_bulk(request: Request, caller: Caller = Depends(requires(None))) -> Response:
+    """Extension: one result per entry - `201` with the stored action's `actieId`, `url` and `leafIndex`, or the
+    entry's problem (`400` with `invalidParams`, `403`, `422`). The request itself answers `200`."""
+    settings: Settings = request.app.state.settings
+    c = params.Collector()
+    params.reject_unknown(c, request.query_params, ())
+    key = c.value(idempotency.HEADER, request.headers.get(idempotency.HEADER), idempotency.key_value)
+    c.raise_if_any()
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await _body(request, settings)
+    lines = _entries(raw, ctype != "application/json")
+    if len(lines) > settings.bulk_max_entries:
+        raise RequestTooLarge(f"{len(lines)} entries; at most {settings.bulk_max_entries} per request.")
+    results: list[dict[str, Any] | None] = [None] * len(lines)
+    entries: list[bulk.Entry] = []
+    where: list[int] = []
+    for pos, (line, text) in enumerate(lines):
+        try:
+            body = bodies.parse(bodies.PostBody, text)
+        except ValidationFailed as exc:
+            results[pos] = {"line": line, **_problem(exc)}
+            continue
+        sent = None if key is None else idempotency.IdempotencyKey(f"{key}:{line}", idempotency.fingerprint(text))
+        entries.append(bulk.Entry(sent, bodies.gegevens_of(body), bodies.objecten_of(body)))
+        where.append(pos)
+    register: Register = request.app.state.register
+    outcomes = await bulk.ingest(register, caller, entries) if entries else []
+    r = renderer(request)
+    for pos, outcome in zip(where, outcomes, strict=True):
+        line = lines[pos][0]
+        if isinstance(outcome, DomainError):
+            results[pos] = {"line": line, **_problem(outcome)}
+        else:
+            done: dict[str, Any] = {
+                "line": line,
+                "status": 201,
+                "actieId": outcome.version.actie_id,
+                "url": r.actie(outcome.version)["url"],
+                "leafIndex": outcome.leaf_index,
+            }
+            if outcome.replayed:
+                done["replayed"] = True
+            results[pos] = done
+    out = [x for x in results if x is not None]
+    stored = sum(1 for x in out if x["status"] == 201 and not x.get("replayed"))
+    replayed = sum(1 for x in out if x.get("replayed"))
+    return json_response(
+        {
+            "count": len(out),
+            "stored": stored,
+            "replayed": replayed,
+            "failed": len(out) - stored - replayed,
+            "results": out,
+        }
+    )
