@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     jwt_max_age_seconds: int = Field(3600, description="Tokens whose `iat` is older than this are refused.")
     jwt_leeway_seconds: int = Field(60, description="Clock skew tolerated on `iat` and `exp`.")
     max_body_bytes: int = Field(1_048_576, description="Request bodies larger than this get 413.")
+    otlp_max_body_bytes: int = Field(
+        8_388_608,
+        ge=1,
+        description="Largest OTLP export (POST /v1/traces) accepted, after gzip decompression; larger ones get 413. "
+        "OpenTelemetry batches are larger than single VNG requests (docs/logboek.md).",
+    )
     self_logging: bool = Field(
         True,
         description="Log every read of the log as a processing (§10.5). Switching off is reported at start.",

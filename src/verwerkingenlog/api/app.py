@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
 from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, var
+from verwerkingenlog.api.logboek import logboek_service, mount_logboek
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
 from verwerkingenlog.domain.errors import DomainError
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.clients = clients
         app.state.register = build_register(settings, db)
         app.state.var = VarService(db)
+        app.state.logboek = logboek_service(app.state.register, app.state.var)
         app.state.verifier = TokenVerifier(clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds)
         app.state.integrity = build_integrity(settings, db)
         if settings.migrate_on_start:
@@ -134,4 +136,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(var.router)
     app.include_router(integrity.router)
     app.include_router(docs.router)
+    mount_logboek(app)
     return app

@@ -7,11 +7,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BEWERKING_INZAGE_VERSION = "0.9.0"
 VAR_VERSION = "0.1.0"
+# The Logboek Dataverwerkingen read extension (api/logboek.py, docs/logboek.md).
+LOGBOEK_LEZEN_VERSION = "1.0.0"
 
 
 def api_version_for(path: str) -> str:
     """AMB-37: 0.9.0 for the Bewerking and Inzage APIs, 0.1.0 for the VAR API (including its
     doelbinding report extension, documented in var-api.yaml)."""
+    if path.startswith("/api/v1/processing-activities"):
+        return LOGBOEK_LEZEN_VERSION
     var = path.startswith(("/api/v1/verwerkingsactiviteit", "/api/v1/doelbinding"))
     return VAR_VERSION if var else BEWERKING_INZAGE_VERSION
 

@@ -1,0 +1,300 @@
+"""One model, two faces: Logius' *Logboek Dataverwerkingen* (v1.0.0) mapped onto the VNG information model.
+
+The register keeps one append-only log. A Logius log line (an OpenTelemetry span with `dpl.*` attributes)
+becomes a verwerkingsactie version, so that the Bewerking and Inzage APIs, retention, pseudonymisation and
+the Merkle log apply to it unchanged; what the VNG model has no field for (span ids, status, end time,
+resource, `exception.*`, the processor URL) is kept beside it in a `Logboekregel` and shown again in the
+Logius read shape. Conversely every VNG entry can be read in the Logius shape. The table is in
+docs/logboek.md; each rule below names the Logius rule or attribute it implements.
+
+Pure: no I/O, no framework imports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC
+from enum import StrEnum
+from typing import Any, Final
+
+from verwerkingenlog.domain.errors import InvalidValue
+from verwerkingenlog.domain.model import Actiegegevens, NieuwObject, Versie, VerwerktObject
+from verwerkingenlog.domain.values import (
+    NAAM_MAX,
+    Vertrouwelijkheid,
+    duration_value,
+    from_epoch_us,
+    max_length,
+    uri_value,
+    vertrouwelijkheid_value,
+)
+
+# The `dpl.core` attributes of Logboek Dataverwerkingen v1.0.0.
+PROCESSING_ACTIVITY_ID: Final = "dpl.core.processing_activity_id"
+DATA_SUBJECT_ID: Final = "dpl.core.data_subject_id"
+DATA_SUBJECT_ID_TYPE: Final = "dpl.core.data_subject_id_type"
+FOREIGN_PROCESSOR: Final = "dpl.core.foreign_operation.processor"
+# Register extensions (docs/logboek.md): the VNG fields a supplier may still set on a span.
+VERTROUWELIJKHEID: Final = "verwerkingenlog.vertrouwelijkheid"
+BEWAARTERMIJN: Final = "verwerkingenlog.bewaartermijn"
+# Attributes that identify a user: refused, because a Logius log line holds no user identities.
+USER_IDENTITY_ATTRIBUTES: Final[frozenset[str]] = frozenset({"enduser.id", "user.id", "user.name", "user.email"})
+SERVICE_NAME: Final = "service.name"
+
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_HEX16 = re.compile(r"^[0-9a-f]{16}$")
+_UUID_TAIL = re.compile(r"([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})/?$")
+
+AttributeValue = str | bool | int | float | list[Any] | dict[str, Any] | None
+
+
+class Status(StrEnum):
+    """The status of a log line (OpenTelemetry StatusCode): Unset, Ok or Error."""
+
+    UNSET = "Unset"
+    OK = "Ok"
+    ERROR = "Error"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A span as the OTLP receiver decoded it (protobuf or JSON), ids as lowercase hex."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int
+    status: Status = Status.UNSET
+    status_message: str | None = None
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    resource: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Logboekregel:
+    """What a Logius log line has and the VNG model lacks; stored insert-only beside the action's lineage."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    status: Status
+    status_message: str | None
+    start_ns: int
+    end_ns: int
+    processor: str | None
+    resource: Mapping[str, AttributeValue]
+    attributes: Mapping[str, AttributeValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """A valid span in VNG form: the action's attributes, its (at most one) person, and the extras."""
+
+    gegevens: Actiegegevens
+    objecten: tuple[NieuwObject, ...]
+    regel: Logboekregel
+    activiteit_id: str | None
+
+
+class SpanRejected(ValueError):
+    """A span that cannot be a log line; the reason goes into the OTLP partial-success message."""
+
+
+def trace_to_verwerking_id(trace_id: str) -> str:
+    """trace_id (16 bytes) ↔ verwerkingId (a UUID): the same 128 bits, written as a UUID."""
+    t = trace_id
+    return f"{t[0:8]}-{t[8:12]}-{t[12:16]}-{t[16:20]}-{t[20:32]}"
+
+
+def verwerking_to_trace_id(verwerking_id: str) -> str:
+    return verwerking_id.replace("-", "").lower()
+
+
+def span_id_of_lineage(lineage_id: str) -> str:
+    """A VNG action has no span id: its first 8 bytes of the (random) lineage actieId serve as one."""
+    return lineage_id.replace("-", "").lower()[:16]
+
+
+def activiteit_id_of(uri: str) -> str | None:
+    """dpl.core.processing_activity_id is a URI into the register of processing activities; when it ends in
+    a UUID (as this register's own VAR URLs do, docs/var.md) that UUID is the verwerkingsactiviteitId."""
+    m = _UUID_TAIL.search(uri)
+    return m.group(1).lower() if m else None
+
+
+def rfc3339_of_ns(ns: int) -> str:
+    """start_time (ns since the epoch) as a `tijdstip`: UTC, microseconds, explicit offset (R-VAL-4)."""
+    return from_epoch_us(ns // 1000).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _text(attrs: Mapping[str, AttributeValue], name: str) -> str | None:
+    value = attrs.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise SpanRejected(f"attribute {name} must be a string")
+    return value
+
+
+def retention_from_profile(profile_bewaartermijn: str | None) -> str | None:
+    """Logius decision (retention lives in the activity's profile): the VAR activity's `bewaartermijn`
+    is used when it is an ISO 8601 duration; a free-text description cannot drive the purge."""
+    if profile_bewaartermijn is None:
+        return None
+    try:
+        return duration_value(profile_bewaartermijn.strip()).text
+    except InvalidValue:
+        return None
+
+
+def map_span(span: Span, profile_bewaartermijn: str | None = None) -> Mapped:
+    """A Logius log line → a first VNG version's content (or SpanRejected with the reason).
+
+    - trace_id/span_id: 16/8 bytes, not all zero (Logius: trace_id, span_id).
+    - dpl.core.processing_activity_id: required, an absolute URI (one URI per version of the activity).
+    - dpl.core.data_subject_id (+ _type, required with it): one verwerkt object of type persoon.
+    - dpl.core.foreign_operation.processor: an absolute URL; the caller's trace is ours (W3C Trace Context),
+      so verwerkingIdAfnemer is the same verwerkingId.
+    - no user identities (enduser.id and the like are refused, not silently dropped).
+    - retention: the span's verwerkingenlog.bewaartermijn, else the activity's profile (Logius decision).
+    """
+    if not _HEX32.fullmatch(span.trace_id) or set(span.trace_id) == {"0"}:
+        raise SpanRejected("trace_id must be 16 bytes and not all zero")
+    if not _HEX16.fullmatch(span.span_id) or set(span.span_id) == {"0"}:
+        raise SpanRejected("span_id must be 8 bytes and not all zero")
+    parent = span.parent_span_id if span.parent_span_id and set(span.parent_span_id) != {"0"} else None
+    if parent is not None and not _HEX16.fullmatch(parent):
+        raise SpanRejected("parent_span_id must be 8 bytes")
+    if not span.name.strip():
+        raise SpanRejected("name must not be empty")
+    if span.start_ns <= 0:
+        raise SpanRejected("start_time is missing")
+    if span.end_ns < span.start_ns:
+        raise SpanRejected("end_time is before start_time")
+    attrs = span.attributes
+    users = sorted(USER_IDENTITY_ATTRIBUTES & set(attrs))
+    if users:
+        raise SpanRejected(f"log lines must not contain user identities ({', '.join(users)})")
+    activity = _text(attrs, PROCESSING_ACTIVITY_ID)
+    if activity is None:
+        raise SpanRejected(f"attribute {PROCESSING_ACTIVITY_ID} is required")
+    subject = _text(attrs, DATA_SUBJECT_ID)
+    subject_type = _text(attrs, DATA_SUBJECT_ID_TYPE)
+    if subject is not None and not subject_type:
+        raise SpanRejected(f"attribute {DATA_SUBJECT_ID_TYPE} is required with {DATA_SUBJECT_ID}")
+    if subject_type is not None and subject is None:
+        raise SpanRejected(f"attribute {DATA_SUBJECT_ID_TYPE} given without {DATA_SUBJECT_ID}")
+    processor = _text(attrs, FOREIGN_PROCESSOR)
+    try:
+        uri_value(activity)
+        max_length(span.name, NAAM_MAX)
+        if processor is not None:
+            uri_value(processor)
+        if subject is not None and subject_type is not None:
+            max_length(subject, NAAM_MAX)
+            max_length(subject_type, NAAM_MAX)
+        own_conf = _text(attrs, VERTROUWELIJKHEID)
+        vertrouwelijkheid = Vertrouwelijkheid.NORMAAL if own_conf is None else vertrouwelijkheid_value(own_conf)
+        own_retention = _text(attrs, BEWAARTERMIJN)
+        bewaartermijn = (
+            retention_from_profile(profile_bewaartermijn)
+            if own_retention is None
+            else duration_value(own_retention).text
+        )
+        systeem = _text(span.resource, SERVICE_NAME)
+        if systeem is not None:
+            max_length(systeem, NAAM_MAX)
+    except InvalidValue as exc:
+        raise SpanRejected(exc.reason) from None
+    verwerking_id = trace_to_verwerking_id(span.trace_id)
+    gegevens = Actiegegevens(
+        tijdstip=rfc3339_of_ns(span.start_ns),
+        tijdstip_us=span.start_ns // 1000,
+        vertrouwelijkheid=vertrouwelijkheid,
+        actie_naam=span.name,
+        verwerking_id=verwerking_id,
+        verwerkingsactiviteit_id=activiteit_id_of(activity),
+        verwerkingsactiviteit_url=activity,
+        bewaartermijn=bewaartermijn,
+        systeem=systeem,
+        verwerking_id_afnemer=verwerking_id if processor is not None else None,
+    )
+    objecten = () if subject is None or subject_type is None else (NieuwObject("persoon", subject_type, subject),)
+    # The data subject lives in the verwerkt object (pseudonymised, R-PRIV-1), never in the kept attributes.
+    kept = {k: v for k, v in attrs.items() if k not in (DATA_SUBJECT_ID, DATA_SUBJECT_ID_TYPE)}
+    regel = Logboekregel(
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        parent_span_id=parent,
+        status=span.status,
+        status_message=span.status_message or None,
+        start_ns=span.start_ns,
+        end_ns=span.end_ns,
+        processor=processor,
+        resource=dict(span.resource),
+        attributes=kept,
+    )
+    return Mapped(gegevens, objecten, regel, gegevens.verwerkingsactiviteit_id)
+
+
+def _subject_attributes(objecten: Sequence[VerwerktObject]) -> dict[str, AttributeValue]:
+    persons = [o for o in objecten if o.objecttype == "persoon"]
+    if not persons:
+        return {}
+    # A Logius line has one data subject; a VNG action with several shows the first (the read extension
+    # searches by subject, so it shows the one searched for).
+    return {DATA_SUBJECT_ID: persons[0].object_id, DATA_SUBJECT_ID_TYPE: persons[0].soort_object_id}
+
+
+def logius_shape(
+    v: Versie, regel: Logboekregel | None, objecten: Sequence[VerwerktObject], with_resource: bool
+) -> dict[str, Any]:
+    """The Logius read shape (read extension `ProcessingActivity`) of any current version, whichever API
+    it arrived through. VNG fields without a Logius counterpart are kept under `verwerkingenlog.*`
+    attributes; `gebruiker` never appears (Logius: no user identities), `systeem`/resource only with
+    `with_resource` (the Inzage rule R-INZ-6 applies to this face too)."""
+    g = v.gegevens
+    start_ms = g.tijdstip_us // 1000
+    attributes: dict[str, AttributeValue] = {}
+    if regel is not None:
+        attributes.update(regel.attributes)
+    activity = g.verwerkingsactiviteit_url or g.verwerkingsactiviteit_id
+    if activity is not None:
+        attributes[PROCESSING_ACTIVITY_ID] = activity
+    attributes.update(_subject_attributes(objecten))
+    vng: dict[str, str | None] = {
+        "verwerkingenlog.actieId": v.actie_id,
+        "verwerkingenlog.verwerkingId": g.verwerking_id,
+        "verwerkingenlog.verwerkingsactiviteitId": g.verwerkingsactiviteit_id,
+        "verwerkingenlog.vertrouwelijkheid": g.vertrouwelijkheid.value,
+        "verwerkingenlog.bewaartermijn": g.bewaartermijn,
+        "verwerkingenlog.verwerkingNaam": g.verwerking_naam,
+        "verwerkingenlog.handelingNaam": g.handeling_naam,
+        "verwerkingenlog.uitvoerder": g.uitvoerder,
+        "verwerkingenlog.afnemerId": g.afnemer_id,
+        "verwerkingenlog.verwerkingIdAfnemer": g.verwerking_id_afnemer,
+        "verwerkingenlog.verwerkingsactiviteitUrlAfnemer": g.verwerkingsactiviteit_url_afnemer,
+    }
+    attributes.update({k: value for k, value in vng.items() if value is not None})
+    out: dict[str, Any] = {
+        "traceId": regel.trace_id if regel else verwerking_to_trace_id(g.verwerking_id or v.lineage_id),
+        "spanId": regel.span_id if regel else span_id_of_lineage(v.lineage_id),
+        "status": (regel.status if regel else Status.UNSET).value,
+        "name": g.actie_naam or g.handeling_naam or g.verwerking_naam or "",
+        "startTime": start_ms,
+        "endTime": regel.end_ns // 1_000_000 if regel else start_ms,
+    }
+    if regel is not None and regel.parent_span_id:
+        out["parentSpanId"] = regel.parent_span_id
+    if with_resource:
+        resource = dict(regel.resource) if regel else {}
+        if not resource and g.systeem:
+            resource[SERVICE_NAME] = g.systeem
+        if resource:
+            out["resource"] = resource
+    out["attributes"] = attributes
+    return out

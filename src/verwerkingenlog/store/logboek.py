@@ -1,0 +1,170 @@
+"""Storage of Logius log lines' extra fields (domain.logboek.Logboekregel) and the read extension's query.
+
+The action itself is stored by the ordinary write path (store.write), so it is a leaf of the Merkle log and
+its data subject is pseudonymised; this table keeps, insert-only (migration 0006), what the VNG model has
+no field for, keyed by the action's lineage. The unique (trace_id, span_id) makes a retried span the same
+entry, also when two exports race.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from verwerkingenlog.domain.logboek import Logboekregel, Status
+from verwerkingenlog.domain.values import Vertrouwelijkheid
+from verwerkingenlog.store.read import is_current
+from verwerkingenlog.store.rows import RowCodec
+from verwerkingenlog.store.tables import metadata, versie
+from verwerkingenlog.store.tables import verwerkt_object as obj
+
+logboekregel = Table(
+    "logboekregel",
+    metadata,
+    Column("lineage_id", String(36), nullable=False),
+    Column("trace_id", String(32), nullable=False),
+    Column("span_id", String(16), nullable=False),
+    Column("parent_span_id", String(16)),
+    Column("status", String(5), nullable=False),
+    Column("status_message", Text),
+    Column("start_ns", BigInteger, nullable=False),
+    Column("end_ns", BigInteger, nullable=False),
+    Column("processor", Text),
+    Column("resource", Text, nullable=False),
+    Column("attributes", Text, nullable=False),
+    Column("client_id", String(100)),
+    PrimaryKeyConstraint("lineage_id", name="pk_logboekregel"),
+    UniqueConstraint("trace_id", "span_id", name="uq_logboekregel_span"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """The read extension's criteria, already validated (api.logboek)."""
+
+    trace_id: str | None = None
+    start_us: int | None = None
+    end_us: int | None = None
+    activity: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    vertrouwelijkheid: frozenset[Vertrouwelijkheid] = frozenset({Vertrouwelijkheid.NORMAAL})
+
+
+def _regel(row: Mapping[Any, Any]) -> Logboekregel:
+    return Logboekregel(
+        trace_id=row["trace_id"],
+        span_id=row["span_id"],
+        parent_span_id=row["parent_span_id"],
+        status=Status(row["status"]),
+        status_message=row["status_message"],
+        start_ns=int(row["start_ns"]),
+        end_ns=int(row["end_ns"]),
+        processor=row["processor"],
+        resource=json.loads(row["resource"]),
+        attributes=json.loads(row["attributes"]),
+    )
+
+
+class LogboekStore:
+    def __init__(self, codec: RowCodec) -> None:
+        self.codec = codec
+
+    async def known(self, conn: AsyncConnection, spans: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which (trace_id, span_id) are already stored (a retried export)."""
+        wanted = sorted(set(spans))
+        found: set[tuple[str, str]] = set()
+        for i in range(0, len(wanted), 200):
+            chunk = wanted[i : i + 200]
+            stmt = select(logboekregel.c.trace_id, logboekregel.c.span_id).where(
+                tuple_(logboekregel.c.trace_id, logboekregel.c.span_id).in_(chunk)
+            )
+            found.update((str(t), str(s)) for t, s in await conn.execute(stmt))
+        return found
+
+    async def insert(self, conn: AsyncConnection, rows: Sequence[tuple[str, Logboekregel, str | None]]) -> None:
+        """(lineage_id, regel, client_id) in the caller's transaction, next to the actions' append."""
+        if not rows:
+            return
+        await conn.execute(
+            insert(logboekregel),
+            [
+                {
+                    "lineage_id": lineage,
+                    "trace_id": r.trace_id,
+                    "span_id": r.span_id,
+                    "parent_span_id": r.parent_span_id,
+                    "status": r.status.value,
+                    "status_message": r.status_message,
+                    "start_ns": r.start_ns,
+                    "end_ns": r.end_ns,
+                    "processor": r.processor,
+                    "resource": json.dumps(r.resource, ensure_ascii=False, sort_keys=True),
+                    "attributes": json.dumps(r.attributes, ensure_ascii=False, sort_keys=True),
+                    "client_id": client_id,
+                }
+                for lineage, r, client_id in rows
+            ],
+        )
+
+    async def regels(self, conn: AsyncConnection, lineage_ids: Iterable[str]) -> dict[str, Logboekregel]:
+        ids = sorted(set(lineage_ids))
+        if not ids:
+            return {}
+        stmt = select(logboekregel).where(logboekregel.c.lineage_id.in_(ids))
+        return {row["lineage_id"]: _regel(row) for row in (await conn.execute(stmt)).mappings()}
+
+    async def search(self, conn: AsyncConnection, c: Criteria, limit: int, offset: int) -> tuple[int, list[int]]:
+        """The seqs of visible (current, not vervallen) actions matching every criterion, newest first.
+
+        A trace is matched by verwerkingId: an OTLP entry's verwerkingId is its trace id, and a VNG entry's
+        trace id is its verwerkingId (domain.logboek), so both faces find the same entries.
+        """
+        where = [versie.c.vervallen.is_(False), is_current()]
+        where.append(versie.c.vertrouwelijkheid.in_(sorted(v.value for v in c.vertrouwelijkheid)))
+        if c.trace_id is not None:
+            t = c.trace_id
+            where.append(versie.c.verwerking_id == f"{t[0:8]}-{t[8:12]}-{t[12:16]}-{t[16:20]}-{t[20:32]}")
+        if c.start_us is not None:
+            where.append(versie.c.tijdstip_us >= c.start_us)
+        if c.end_us is not None:
+            where.append(versie.c.tijdstip_us <= c.end_us)
+        if c.activity is not None:
+            where.append(
+                or_(versie.c.verwerkingsactiviteit_url == c.activity, versie.c.verwerkingsactiviteit_id == c.activity)
+            )
+        if c.subject_id is not None and c.subject_type is not None:
+            sleutel = self.codec.pseudo.sleutel(c.subject_type, c.subject_id)
+            where.append(
+                versie.c.seq.in_(
+                    select(obj.c.versie_seq).where(and_(obj.c.object_sleutel == sleutel, obj.c.objecttype == "persoon"))
+                )
+            )
+        count = (await conn.execute(select(func.count()).select_from(versie).where(*where))).scalar_one()
+        stmt = (
+            select(versie.c.seq)
+            .where(*where)
+            .order_by(versie.c.tijdstip_us.desc(), versie.c.seq.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return int(count), [int(r[0]) for r in await conn.execute(stmt)]

@@ -1,0 +1,117 @@
+"""The Logboek Dataverwerkingen read extension, POST /api/v1/processing-activities (docs/logboek.md §Read),
+on SQLite and PostgreSQL: VNG entries in the Logius shape, criteria, scopes as on the Inzage API, pagination."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.helpers import TEST_ACTIVITY, Api, actie, new_bsn
+from tests.logboek_support import ACTIVITY_URL, dpl, pb_request, pb_span
+
+PATH = "/api/v1/processing-activities"
+
+
+def read_ext(api: Api, body: Any, who: str = "alles", **params: Any) -> httpx.Response:
+    return api.request("POST", PATH, who, json=body, params=params)
+
+
+def by_subject(bsn: str, activity: str | None = None) -> dict[str, Any]:
+    attributes = {"dpl.core.data_subject_id": bsn, "dpl.core.data_subject_id_type": "BSN"}
+    if activity is not None:  # leaves out the register's own self-log entries of earlier reads (R-SELF-1)
+        attributes["dpl.core.processing_activity_id"] = activity
+    return {"attributes": attributes}
+
+
+def test_vng_entry_is_read_in_the_logius_shape(api: Api) -> None:
+    bsn, other = new_bsn(), new_bsn()
+    created = api.create(actie(bsn, other, tijdstip="2024-04-05T14:35:42.250+01:00"))
+    r = read_ext(api, by_subject(bsn), who="read-normal")
+    assert r.status_code == 200, r.text
+    assert r.headers["API-version"] == "1.0.0"
+    (line,) = r.json()["processingActivities"]
+    assert line["traceId"] == created["verwerkingId"].replace("-", "")
+    assert len(line["spanId"]) == 16
+    assert line["status"] == "Unset"
+    assert line["name"] == "Opvragen persoonsgegevens"
+    assert line["startTime"] == line["endTime"] == 1712324142250
+    attributes = line["attributes"]
+    assert attributes["dpl.core.processing_activity_id"] == created["verwerkingsactiviteitUrl"]
+    # Only the person searched for, never the other one in the same action (as on the Inzage API).
+    assert attributes["dpl.core.data_subject_id"] == bsn
+    assert other not in str(line)
+    # VNG fields without a Logius counterpart are kept under verwerkingenlog.*; no user, no system.
+    assert attributes["verwerkingenlog.actieId"] == created["actieId"]
+    assert attributes["verwerkingenlog.bewaartermijn"] == "P10Y"
+    assert attributes["verwerkingenlog.verwerkingNaam"] == "Huwelijk"
+    assert "resource" not in line
+    assert created["gebruiker"] not in str(line)
+
+
+def test_criteria_combine_and_the_trace_finds_both_faces(api: Api) -> None:
+    bsn = new_bsn()
+    trace = uuid.uuid4()
+    vng = api.create(actie(bsn, verwerkingId=str(trace), tijdstip="2023-06-01T10:00:00Z"))
+    span = pb_span("Via OTLP", trace_id=trace.bytes, start_ns=1_700_000_000_000_000_000, **dpl(bsn))
+    api.request(
+        "POST", "/v1/traces", "normaal", headers={"Content-Type": "application/x-protobuf"}, content=pb_request(span)
+    )
+    both = read_ext(api, {"traceId": trace.hex}).json()["processingActivities"]
+    assert [x["name"] for x in both] == ["Via OTLP", "Opvragen persoonsgegevens"]  # newest first
+    since = read_ext(api, {"traceId": trace.hex, "startTime": 1_690_000_000_000}).json()["processingActivities"]
+    assert [x["name"] for x in since] == ["Via OTLP"]
+    until = read_ext(api, {**by_subject(bsn), "endTime": 1_690_000_000_000}).json()["processingActivities"]
+    assert [x["attributes"]["verwerkingenlog.actieId"] for x in until] == [vng["actieId"]]
+    activity = {"attributes": {"dpl.core.processing_activity_id": ACTIVITY_URL}}
+    names = {x["name"] for x in read_ext(api, {**activity, "traceId": trace.hex}).json()["processingActivities"]}
+    assert names == {"Via OTLP", "Opvragen persoonsgegevens"}
+    query = read_ext(api, {}, traceId=trace.hex).json()["processingActivities"]
+    assert len(query) == 2
+
+
+def test_at_least_one_criterion_and_known_ones_only(api: Api) -> None:
+    for body in ({}, {"attributes": {}}):
+        r = read_ext(api, body)
+        assert r.status_code == 400
+        assert r.headers["content-type"].startswith("application/problem+json")
+    unknown = read_ext(api, {"gebruiker": "x", "attributes": {"dpl.core.foo": 1}})
+    assert unknown.status_code == 400
+    assert {p["name"] for p in unknown.json()["invalidParams"]} == {"gebruiker", "attributes.dpl.core.foo"}
+    bad = read_ext(api, {"traceId": "xyz", "startTime": "gisteren"})
+    assert {p["name"] for p in bad.json()["invalidParams"]} == {"traceId", "startTime"}
+
+
+def test_scopes_as_on_the_inzage_api(api: Api) -> None:
+    bsn = new_bsn()
+    api.create(actie(bsn, actieNaam="Normaal"))
+    api.create(actie(bsn, actieNaam="Geheim", vertrouwelijkheid="vertrouwelijk"))
+    assert read_ext(api, by_subject(bsn), who="geen").status_code == 403
+    assert read_ext(api, by_subject(bsn), who="create-conf").status_code == 403
+    seen = read_ext(api, by_subject(bsn), who="read-conf").json()["processingActivities"]
+    assert [x["name"] for x in seen] == ["Normaal"]  # vertrouwelijk is never shown (R-INZ-5)
+    assert seen[0]["resource"] == {"service.name": "FooBarApp v2.1"}  # the system only for read:confidential
+
+
+def test_results_are_paginated_with_headers(api: Api) -> None:
+    bsn = new_bsn()
+    for i in range(3):
+        api.create(actie(bsn, actieNaam=f"Actie {i}", tijdstip=f"2024-01-0{i + 1}T12:00:00Z"))
+    first = read_ext(api, by_subject(bsn, ACTIVITY_URL), pageSize=2)
+    assert first.headers["X-Total-Count"] == "3"
+    assert [x["name"] for x in first.json()["processingActivities"]] == ["Actie 2", "Actie 1"]
+    assert 'rel="next"' in first.headers["Link"] and "page=2" in first.headers["Link"]
+    second = read_ext(api, by_subject(bsn, ACTIVITY_URL), pageSize=2, page=2)
+    assert [x["name"] for x in second.json()["processingActivities"]] == ["Actie 0"]
+    assert 'rel="prev"' in second.headers["Link"] and 'rel="next"' not in second.headers["Link"]
+    assert read_ext(api, by_subject(bsn, ACTIVITY_URL), pageSize=2, page=3).status_code == 400
+    assert read_ext(api, by_subject(bsn, ACTIVITY_URL), pageSize=1001).status_code == 400
+
+
+def test_reads_are_logged_as_processings(api: Api) -> None:
+    bsn = new_bsn()
+    api.create(actie(bsn))
+    read_ext(api, by_subject(bsn), who="read-normal")
+    own = api.list(bsn, activity=None).json()["results"]
+    assert any(a["verwerkingsactiviteitId"] != TEST_ACTIVITY for a in own)  # the register's own self-log entry
