@@ -136,5 +136,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(var.router)
     app.include_router(integrity.router)
     app.include_router(docs.router)
+    if settings.portal_enabled:  # the citizen portal 'Mijn verwerkingen' (docs/portal.md)
+        from verwerkingenlog.portal.web import PREFIX, create_portal
+
+        app.mount(PREFIX, create_portal(settings, app))
     mount_logboek(app)
     return app

@@ -1,0 +1,1 @@
+"""'Mijn verwerkingen': the citizen's own view of the log, read through the Inzage API (docs/portal.md)."""

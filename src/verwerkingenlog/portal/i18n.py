@@ -1,0 +1,118 @@
+"""The portal's message catalogue: Dutch first, English switchable. A missing English text falls back to Dutch."""
+
+from __future__ import annotations
+
+LANGUAGES = ("nl", "en")
+DEFAULT_LANGUAGE = "nl"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "title": {"nl": "Mijn verwerkingen", "en": "My processings"},
+    "skip": {"nl": "Naar de inhoud", "en": "Skip to content"},
+    "intro": {
+        "nl": "Hier ziet u welke organisaties uw persoonsgegevens hebben verwerkt, wanneer en waarom.",
+        "en": "Here you see which organisations processed your personal data, when and why.",
+    },
+    "demo_banner": {
+        "nl": "Demonstratieomgeving: inloggen zonder DigiD met verzonnen burgers. Niet voor echte gegevens.",
+        "en": "Demonstration environment: log in without DigiD as made-up citizens. Not for real data.",
+    },
+    "login": {"nl": "Inloggen", "en": "Log in"},
+    "login_oidc": {"nl": "Inloggen met DigiD", "en": "Log in with DigiD"},
+    "login_demo": {"nl": "Demo-login", "en": "Demo login"},
+    "login_demo_pick": {"nl": "Kies een demoburger", "en": "Choose a demo citizen"},
+    "login_none": {
+        "nl": "Er is geen inlogmethode ingesteld. Neem contact op met de gemeente.",
+        "en": "No login method has been configured. Please contact the municipality.",
+    },
+    "login_failed": {"nl": "Inloggen is niet gelukt. Probeer het opnieuw.", "en": "Login failed. Please try again."},
+    "logout": {"nl": "Uitloggen", "en": "Log out"},
+    "language": {"nl": "Taal", "en": "Language"},
+    "switch_to": {"nl": "English", "en": "Nederlands"},
+    "period": {"nl": "Periode", "en": "Period"},
+    "period_maand": {"nl": "Afgelopen maand", "en": "Last month"},
+    "period_jaar": {"nl": "Afgelopen jaar", "en": "Last year"},
+    "period_alles": {"nl": "Alles", "en": "Everything"},
+    "period_eigen": {"nl": "Eigen periode", "en": "Custom period"},
+    "from": {"nl": "Van", "en": "From"},
+    "to": {"nl": "Tot en met", "en": "Up to and including"},
+    "show": {"nl": "Toon", "en": "Show"},
+    "none_found": {
+        "nl": "Er zijn in deze periode geen verwerkingen van uw gegevens gevonden.",
+        "en": "No processings of your data were found in this period.",
+    },
+    "count": {"nl": "{n} verwerkingen gevonden", "en": "{n} processings found"},
+    "unreachable": {
+        "nl": "Het register ‘{naam}’ kon niet worden bereikt. Het overzicht is daardoor onvolledig; "
+        "probeer het later opnieuw.",
+        "en": "The register ‘{naam}’ could not be reached, so this overview is incomplete; please try again later.",
+    },
+    "not_configured": {
+        "nl": "De koppeling met de registers is niet ingesteld (PORTAL_OIN ontbreekt).",
+        "en": "The connection to the registers is not configured (PORTAL_OIN is missing).",
+    },
+    "details": {"nl": "Details", "en": "Details"},
+    "back": {"nl": "Terug naar het overzicht", "en": "Back to the overview"},
+    "not_found": {
+        "nl": "Deze verwerking is niet gevonden bij uw gegevens.",
+        "en": "This processing was not found among your data.",
+    },
+    "register": {"nl": "Register", "en": "Register"},
+    "when": {"nl": "Wanneer", "en": "When"},
+    "what": {"nl": "Wat er gebeurde", "en": "What was done"},
+    "actie": {"nl": "Actie", "en": "Action"},
+    "handeling": {"nl": "Handeling", "en": "Step"},
+    "verwerking": {"nl": "Verwerking", "en": "Processing"},
+    "organisatie": {"nl": "Verantwoordelijke organisatie", "en": "Responsible organisation"},
+    "uitvoerder": {"nl": "Uitgevoerd door", "en": "Carried out by"},
+    "rol": {"nl": "Uw rol", "en": "Your role"},
+    "doel": {"nl": "Doel", "en": "Purpose"},
+    "grondslag": {"nl": "Grondslag", "en": "Legal basis"},
+    "uitleg": {"nl": "Uitleg", "en": "Explanation"},
+    "gegevens": {"nl": "Soorten gegevens", "en": "Kinds of data"},
+    "afnemer": {"nl": "Gegevens geleverd aan", "en": "Data delivered to"},
+    "geen_afnemer": {"nl": "Niet aan een andere partij geleverd", "en": "Not delivered to another party"},
+    "bewaartermijn": {"nl": "Bewaartermijn", "en": "Retention"},
+    "onbekend": {"nl": "Onbekend", "en": "Unknown"},
+    "geen_uitleg": {
+        "nl": "De gemeente heeft voor deze verwerking (nog) geen uitleg in haar register van verwerkingsactiviteiten.",
+        "en": "The municipality has no explanation for this processing in its register of processing activities (yet).",
+    },
+    "opgeheven": {"nl": "Vertrouwelijkheid opgeheven", "en": "Confidentiality lifted"},
+    "acties": {"nl": "Acties binnen deze verwerking", "en": "Actions within this processing"},
+    "download": {"nl": "Downloaden", "en": "Download"},
+    "pdf": {
+        "nl": "Overzicht als PDF (inzageverzoek, AVG art. 15)",
+        "en": "Overview as PDF (access request, GDPR art. 15)",
+    },
+    "json": {"nl": "Gegevens als JSON (AVG art. 20)", "en": "Data as JSON (GDPR art. 20)"},
+    "csv": {"nl": "Gegevens als CSV (AVG art. 20)", "en": "Data as CSV (GDPR art. 20)"},
+    "too_many": {
+        "nl": "Te veel verzoeken. Wacht even en probeer het opnieuw.",
+        "en": "Too many requests. Please wait.",
+    },
+    "session_expired": {
+        "nl": "Uw sessie is verlopen of het formulier is ongeldig. Probeer het opnieuw.",
+        "en": "Your session expired or the form is invalid. Please try again.",
+    },
+    "pdf_title": {
+        "nl": "Overzicht verwerkingen van uw persoonsgegevens",
+        "en": "Overview of processings of your personal data",
+    },
+    "pdf_intro": {
+        "nl": "Dit overzicht is het antwoord op uw verzoek om inzage (artikel 15 AVG). Het bevat de verwerkingen "
+        "van uw persoonsgegevens die in de onderstaande registers zijn vastgelegd in de periode {begin} tot {eind}.",
+        "en": "This overview answers your access request (GDPR article 15). It lists the processings of your "
+        "personal data recorded in the registers below in the period {begin} to {eind}.",
+    },
+    "pdf_made": {"nl": "Opgesteld op {when}", "en": "Made on {when}"},
+    "pdf_registers": {"nl": "Geraadpleegde registers: {names}", "en": "Registers consulted: {names}"},
+    "bsn": {"nl": "BSN", "en": "BSN"},
+}
+
+
+def translate(key: str, lang: str, **values: object) -> str:
+    texts = MESSAGES.get(key)
+    if texts is None:
+        return key
+    text = texts.get(lang) or texts[DEFAULT_LANGUAGE]
+    return text.format(**values) if values else text

@@ -1,0 +1,356 @@
+"""The portal's pages, mounted under /portaal by the register's app (api/app.py).
+
+Routers hold no rule: the data comes from `registers.lookup` (the Inzage API of every configured
+register), grouping and periods from `timeline`, exports from `export`. The citizen's BSN comes only from
+the session, so no URL can show another person's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from fastapi import FastAPI, Request
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from verwerkingenlog.client._http import RetryPolicy
+from verwerkingenlog.client.aio import AsyncClient
+from verwerkingenlog.client.auth import TokenSource
+from verwerkingenlog.portal import export
+from verwerkingenlog.portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from verwerkingenlog.portal.oidc import OidcLogin
+from verwerkingenlog.portal.registers import Bron, Lookup, lookup, parse_registers
+from verwerkingenlog.portal.security import RateLimiter, SessionCrypto, csrf_token, csrf_valid
+from verwerkingenlog.portal.timeline import PERIODS, Period, grouped, moment, period_from
+from verwerkingenlog.settings import Settings
+
+log = logging.getLogger("verwerkingenlog.portal")
+
+PREFIX = "/portaal"
+PORTAL_CLIENT_ID = "portal"
+PORTAL_SCOPES = ("read:confidential",)  # R-INZ-5: citizens see normaal and opgeheven, never vertrouwelijk
+HERE = Path(__file__).parent
+SELF_BASE = "http://register.internal"
+ONE_ATTEMPT = RetryPolicy(attempts=2, base_delay=0.1, max_delay=0.5, max_retry_after=1.0)
+
+
+class DemoLoginRefused(RuntimeError):
+    """PORTAL_DEMO_LOGIN together with a real OpenID configuration: refused at start-up."""
+
+
+def check_configuration(settings: Settings) -> None:
+    """The demo login never runs beside a real login: a configured OpenID issuer is the marker of a
+    non-demo deployment, and the demo flag must be set explicitly (it is off by default)."""
+    if settings.portal_demo_login and settings.portal_oidc_issuer:
+        raise DemoLoginRefused(
+            "PORTAL_DEMO_LOGIN is set together with PORTAL_OIDC_ISSUER: the demo login lets anyone pick a "
+            "citizen and is refused in a configuration with a real login. Unset one of the two."
+        )
+    parse_registers(settings.portal_registers)
+
+
+class Portal:
+    """What the pages share: settings, session crypto, rate limiter, OpenID login and the register clients."""
+
+    def __init__(self, settings: Settings, register_app: Any) -> None:
+        check_configuration(settings)
+        self.settings = settings
+        self.register_app = register_app
+        secret = settings.portal_session_secret
+        if not secret:
+            secret = secrets.token_urlsafe(48)
+            log.warning("PORTAL_SESSION_SECRET is unset: a random one is used; portal sessions end at restart.")
+        self.secret = secret
+        self.crypto = SessionCrypto(secret)
+        self.limiter = RateLimiter(settings.portal_rate_limit_per_minute)
+        self.oidc = OidcLogin(settings) if settings.portal_oidc_issuer else None
+        self.remote = parse_registers(settings.portal_registers)
+        self.demo_citizens = tuple(b.strip() for b in settings.portal_demo_citizens.split(",") if b.strip())
+        self._bronnen: list[Bron] | None = None
+        self._lock = asyncio.Lock()
+
+    async def bronnen(self) -> list[Bron]:
+        """The registers to read: this one (in-process, as the registered client `portal`) and the remote ones."""
+        async with self._lock:
+            if self._bronnen is None:
+                out = []
+                if self.settings.portal_include_self:
+                    secret = await self._own_client_secret()
+                    transport = httpx.ASGITransport(app=self.register_app)
+                    client = AsyncClient(
+                        SELF_BASE, token=TokenSource(PORTAL_CLIENT_ID, secret), transport=transport, retry=ONE_ATTEMPT
+                    )
+                    out.append(Bron(self.settings.portal_register_name, client))
+                for r in self.remote:
+                    client = AsyncClient(r.url, r.client_id, r.secret, retry=ONE_ATTEMPT, timeout=5.0)
+                    out.append(Bron(r.naam, client))
+                self._bronnen = out
+            return self._bronnen
+
+    async def _own_client_secret(self) -> str:
+        from verwerkingenlog.services.clients import ClientExists, Clients
+
+        clients: Clients = self.register_app.state.clients
+        found = await clients.get(PORTAL_CLIENT_ID)
+        if found is None:
+            try:
+                found = await clients.add(PORTAL_CLIENT_ID, list(PORTAL_SCOPES))
+            except ClientExists:
+                found = await clients.get(PORTAL_CLIENT_ID)
+        assert found is not None
+        return found.secret
+
+    def consumer_headers(self, request: Request) -> dict[str, str]:
+        """§10.3: the headers a caller of the Inzage API sends. The VerwerkingId is one per login session: the
+        citizen's visit is the portal's verwerking, and every lookup in it is an action of that verwerking."""
+        s = self.settings
+        url = s.portal_verwerkingsactiviteit_url
+        if not url:
+            root = (s.public_base_url or f"{request.url.scheme}://{request.url.netloc}/api/v1").rstrip("/")
+            url = f"{root}/verwerkingsactiviteit/{s.portal_verwerkingsactiviteit_id}"
+        return {
+            "OIN": s.portal_oin or "",
+            "VerwerkingsactiviteitId": s.portal_verwerkingsactiviteit_id,
+            "VerwerkingsactiviteitUrl": url,
+            "VerwerkingId": str(request.session.get("verwerking") or uuid.uuid4()),
+            "Vertrouwelijkheid": "normaal",
+            "Bewaartermijn": s.portal_bewaartermijn,
+        }
+
+    async def lookup(self, request: Request, bsn: str, period: Period) -> Lookup:
+        return await lookup(await self.bronnen(), bsn, period.begin, period.eind, self.consumer_headers(request))
+
+    async def names(self) -> list[str]:
+        return [b.naam for b in await self.bronnen()]
+
+
+def _lang(request: Request) -> str:
+    lang = request.session.get("lang")
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def create_portal(settings: Settings, register_app: Any) -> FastAPI:
+    portal = Portal(settings, register_app)
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.portal = portal
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=portal.secret,
+        session_cookie="mijnverwerkingen",
+        max_age=30 * 60,  # a logged-in session lasts half an hour of inactivity at most
+        path=PREFIX,
+        same_site="lax",
+        https_only=settings.portal_cookie_secure,
+    )
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        lang = _lang(request)
+
+        def t(key: str, **values: object) -> str:
+            return translate(key, lang, **values)
+
+        base = {
+            "request": request,
+            "t": t,
+            "lang": lang,
+            "other_lang": "en" if lang == "nl" else "nl",
+            "prefix": PREFIX,
+            "csrf": csrf_token(request.session),
+            "demo": settings.portal_demo_login,
+            "logged_in": portal.crypto.bsn(request.session) is not None,
+            # Back to this page after a language switch, keeping only the period (nothing a URL was given else).
+            "here": f"{request.url.path}?{urlencode(period_from(request.query_params, date.today()).query())}",
+            "when": lambda e: moment(e).astimezone(settings.zone).strftime("%d-%m-%Y %H:%M"),
+        }
+        response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+        response.headers["Cache-Control"] = "no-store"  # personal data: never cached by browsers or proxies
+        return response
+
+    def limited(group: str) -> Callable[[Callable[..., Awaitable[Response]]], Callable[..., Awaitable[Response]]]:
+        def wrap(handler: Callable[..., Awaitable[Response]]) -> Callable[..., Awaitable[Response]]:
+            @functools.wraps(handler)
+            async def guarded(request: Request, *args: Any, **kwargs: Any) -> Response:
+                wait = portal.limiter.allow(f"{group}:{_client_ip(request)}")
+                if wait is not None:
+                    response = page(request, "message.html", 429, message=translate("too_many", _lang(request)))
+                    response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+                    return response
+                return await handler(request, *args, **kwargs)
+
+            return guarded
+
+        return wrap
+
+    async def form_ok(request: Request) -> tuple[bool, dict[str, str]]:
+        form = await request.form()
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        return csrf_valid(request.session, values.get("csrf")), values
+
+    def bad_form(request: Request) -> HTMLResponse:
+        return page(request, "message.html", 400, message=translate("session_expired", _lang(request)))
+
+    def login_required(request: Request) -> str | None:
+        return portal.crypto.bsn(request.session)
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/login", status_code=303)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def timeline(request: Request) -> Response:
+        """The citizen's processings, grouped by verwerking, newest first, for the chosen period."""
+        bsn = login_required(request)
+        if bsn is None:
+            return to_login()
+        period = period_from(request.query_params, date.today())
+        found = await _lookup(request, bsn, period)
+        return page(
+            request,
+            "timeline.html",
+            groups=grouped(found.entries),
+            unreachable=found.unreachable,
+            period=period,
+            periods=PERIODS,
+            query=urlencode(period.query()),
+            configured=bool(settings.portal_oin),
+        )
+
+    async def _lookup(request: Request, bsn: str, period: Period) -> Lookup:
+        if not settings.portal_oin:
+            return Lookup([], [])
+        return await portal.lookup(request, bsn, period)
+
+    @app.get("/verwerking/{key}", response_class=HTMLResponse)
+    async def detail(request: Request, key: str) -> Response:
+        """One verwerking: found only among the logged-in citizen's own results, else 404."""
+        bsn = login_required(request)
+        if bsn is None:
+            return to_login()
+        period = period_from(request.query_params, date.today())
+        found = await _lookup(request, bsn, period)
+        group = next((g for g in grouped(found.entries) if g.key == key), None)
+        if group is None:
+            return page(request, "message.html", 404, message=translate("not_found", _lang(request)))
+        return page(
+            request,
+            "detail.html",
+            group=group,
+            unreachable=found.unreachable,
+            query=urlencode(period.query()),
+        )
+
+    @app.get("/export.{fmt}")
+    @limited("export")
+    async def download(request: Request, fmt: str) -> Response:
+        """PDF (AVG art. 15) or JSON/CSV (art. 20) of exactly what the timeline shows for the period."""
+        bsn = login_required(request)
+        if bsn is None:
+            return to_login()
+        if fmt not in ("pdf", "json", "csv"):
+            return page(request, "message.html", 404, message=translate("not_found", _lang(request)))
+        period = period_from(request.query_params, date.today())
+        found = await _lookup(request, bsn, period)
+        stamp = datetime.now(UTC).strftime("%Y%m%d")
+        lang = _lang(request)
+        if fmt == "pdf":
+            body = export.as_pdf(grouped(found.entries), period, await portal.names(), found.unreachable, bsn, lang)
+            media = "application/pdf"
+        elif fmt == "json":
+            body, media = export.as_json(found.entries, period, found.unreachable), "application/json"
+        else:
+            body, media = export.as_csv(found.entries, lang), "text/csv; charset=utf-8"
+        return Response(
+            body,
+            media_type=media,
+            headers={
+                "Content-Disposition": f'attachment; filename="mijn-verwerkingen-{stamp}.{fmt}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_page(request: Request) -> Response:
+        return page(
+            request,
+            "login.html",
+            oidc=portal.oidc is not None,
+            demo_citizens=portal.demo_citizens if settings.portal_demo_login else (),
+            failed=request.query_params.get("mislukt") == "1",
+        )
+
+    @app.post("/login/demo")
+    @limited("login")
+    async def login_demo(request: Request) -> Response:
+        """The demo login: only with PORTAL_DEMO_LOGIN, only the configured demo citizens."""
+        ok, form = await form_ok(request)
+        if not settings.portal_demo_login:
+            return page(request, "message.html", 404, message=translate("not_found", _lang(request)))
+        if not ok:
+            return bad_form(request)
+        bsn = form.get("burger", "")
+        if bsn not in portal.demo_citizens:
+            return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
+        portal.crypto.login(request.session, bsn, via="demo", verwerking=str(uuid.uuid4()))
+        return RedirectResponse(f"{PREFIX}/", status_code=303)
+
+    @app.get("/login/oidc")
+    @limited("login")
+    async def login_oidc(request: Request) -> Response:
+        if portal.oidc is None:
+            return to_login()
+        return await portal.oidc.start(request, f"{request.url.scheme}://{request.url.netloc}{PREFIX}/auth")
+
+    @app.get("/auth")
+    @limited("login")
+    async def auth(request: Request) -> Response:
+        """The OpenID provider's redirect: exchange the code (PKCE), read the BSN from the configured claim."""
+        if portal.oidc is None:
+            return to_login()
+        bsn = await portal.oidc.finish(request)
+        if bsn is None:
+            return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
+        portal.crypto.login(request.session, bsn, via="oidc", verwerking=str(uuid.uuid4()))
+        return RedirectResponse(f"{PREFIX}/", status_code=303)
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        ok, _ = await form_ok(request)
+        if not ok:
+            return bad_form(request)
+        lang = request.session.get("lang")
+        request.session.clear()
+        if lang:
+            request.session["lang"] = lang
+        return to_login()
+
+    @app.post("/taal")
+    async def taal(request: Request) -> Response:
+        """Switch the language; back to the page the citizen was on (only a path of the portal)."""
+        ok, form = await form_ok(request)
+        if not ok:
+            return bad_form(request)
+        if form.get("lang") in LANGUAGES:
+            request.session["lang"] = form["lang"]
+        back = form.get("terug", "")
+        if not back.startswith(PREFIX + "/") or back.startswith("//") or "\\" in back:
+            back = f"{PREFIX}/"
+        return RedirectResponse(back, status_code=303)
+
+    return app

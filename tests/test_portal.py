@@ -1,0 +1,307 @@
+"""'Mijn verwerkingen', the citizen portal, over HTTP as a browser without JavaScript uses it: the timeline of
+one's own processings explained by the VAR, details, period filters, exports, language, and the security
+rules (own data only, CSRF, cookie flags, rate limits, no BSN in URLs or logs). SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import csv
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from tests.conftest import make_settings
+from tests.helpers import Api, actie, new_bsn
+from tests.portal_support import PORTAL_OIN, csrf_of, group_links, login, portal_settings, text_of
+from tests.var_support import activiteit, create, new_oin
+from verwerkingenlog.api.app import create_app
+from verwerkingenlog.services import tokens
+from verwerkingenlog.services.clients import Client
+from verwerkingenlog.settings import DEFAULT_SELF_LOG_ACTIVITY, Settings
+
+
+class Citizens:
+    """The register with the portal on, the test clients to log actions with, and two demo citizens."""
+
+    def __init__(self, tc: TestClient, api: Api, a: str, b: str) -> None:
+        self.tc, self.api, self.a, self.b = tc, api, a, b
+
+
+@contextlib.contextmanager
+def _app(url: str, registered: dict[str, Client], **overrides: Any) -> Iterator[tuple[TestClient, Api]]:
+    settings = make_settings(url, **portal_settings(**overrides))
+    with TestClient(create_app(settings), base_url="https://testserver") as tc:
+        yield tc, Api(tc, {n: tokens.issue(c) for n, c in registered.items()}, "", registered)
+
+
+@pytest.fixture
+def citizens(backend: tuple[str, str], registered: dict[str, Client]) -> Iterator[Citizens]:
+    a, b = new_bsn(), new_bsn()
+    with _app(backend[1], registered, portal_demo_citizens=f"{a},{b}") as (tc, api):
+        yield Citizens(tc, api, a, b)
+
+
+def recent(*bsns: str, **overrides: Any) -> dict[str, Any]:
+    """An action about the given persons, an hour ago (inside the default period, the last year)."""
+    tijdstip = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    return actie(*bsns, **{"tijdstip": tijdstip, **overrides})
+
+
+def _parkeren(api: Api) -> dict[str, Any]:
+    """An activity in the VAR with Dutch and English plain-language texts."""
+    return create(api, activiteit(new_oin()))
+
+
+def test_timeline_explains_own_processings_in_plain_language(citizens: Citizens) -> None:
+    api, a = citizens.api, citizens.a
+    var = _parkeren(api)
+    api.create(
+        recent(
+            a,
+            verwerkingNaam="Aanvraag parkeervergunning",
+            actieNaam="Opslaan aanvraag",
+            verwerkingsactiviteitId=var["id"],
+            afnemerId="00000001821002193000",
+            soortAfnemerId="OIN",
+        )
+    )
+    page = text_of(login(citizens.tc, a).text)
+    assert "Aanvraag parkeervergunning" in page
+    assert "Opslaan aanvraag" in page
+    assert "Beoordelen en verlenen van een parkeervergunning" in page  # doel, from the VAR
+    assert "College van B&W" in page
+    assert "Nationaliteit" in page  # verwerkteSoortenGegevens
+    details = [text_of(citizens.tc.get(lk).text) for lk in group_links(citizens.tc.get("/portaal/").text)]
+    (detail,) = [d for d in details if "Opslaan aanvraag" in d]
+    assert "Uw gegevens zijn verwerkt voor ‘Aanvraag parkeervergunning’" in detail  # the VAR's running text
+    assert "Publieke taak — Wegenverkeerswet 1994 art. 18" in detail  # legal basis
+    assert "2 jaar na afloop van de vergunning" in detail  # retention
+    assert "00000001821002193000" in detail  # delivered to another party (afnemer)
+
+
+def test_confidential_processings_are_absent_and_lifted_ones_appear(citizens: Citizens) -> None:
+    api, a = citizens.api, citizens.a
+    api.create(recent(a, verwerkingNaam="Geheim onderzoek", vertrouwelijkheid="vertrouwelijk"))
+    lifted = api.create(recent(a, verwerkingNaam="Eerder geheim", vertrouwelijkheid="vertrouwelijk"))
+    assert api.patch(lifted["verwerkingId"], {"vertrouwelijkheid": "opgeheven"}).status_code == 204
+    page = text_of(login(citizens.tc, a).text)
+    assert "Geheim onderzoek" not in page
+    assert "Eerder geheim" in page and "Vertrouwelijkheid opgeheven" in page
+
+
+def test_one_citizen_never_reaches_another_citizens_entries(citizens: Citizens) -> None:
+    tc, api, a, b = citizens.tc, citizens.api, citizens.a, citizens.b
+    api.create(recent(a, verwerkingNaam="Alleen van A"))
+    api.create(recent(b, verwerkingNaam="Alleen van B"))
+    login(tc, b)
+    b_links = group_links(tc.get("/portaal/?periode=alles").text)
+    assert b_links
+
+    login(tc, a)
+    everything = [
+        tc.get("/portaal/?periode=alles").text,
+        tc.get(f"/portaal/?periode=alles&objectId={b}&bsn={b}&burger={b}").text,
+        tc.get("/portaal/export.json?periode=alles").text,
+        tc.get("/portaal/export.csv?periode=alles").text,
+        "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(tc.get("/portaal/export.pdf").content)).pages),
+    ]
+    for text in everything:
+        assert "Alleen van A" in text
+        assert "Alleen van B" not in text and b not in text
+    for link in b_links:  # B's detail pages, by URL, while logged in as A
+        r = tc.get(link + "?periode=alles")
+        assert r.status_code == 404 and "Alleen van B" not in r.text
+
+
+def test_pages_and_exports_need_a_login(citizens: Citizens) -> None:
+    for path in (
+        "/portaal/",
+        "/portaal/verwerking/0123456789abcdef0123",
+        "/portaal/export.pdf",
+        "/portaal/export.json",
+    ):
+        r = citizens.tc.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/portaal/login", path
+
+
+def test_logout_ends_the_session(citizens: Citizens) -> None:
+    page = login(citizens.tc, citizens.a)
+    r = citizens.tc.post("/portaal/logout", data={"csrf": csrf_of(page.text)})
+    assert r.url.path == "/portaal/login"
+    assert citizens.tc.get("/portaal/", follow_redirects=False).status_code == 303
+
+
+def test_forms_without_the_csrf_token_are_refused(citizens: Citizens) -> None:
+    tc = citizens.tc
+    tc.get("/portaal/login")
+    assert tc.post("/portaal/login/demo", data={"burger": citizens.a}).status_code == 400
+    assert tc.post("/portaal/login/demo", data={"burger": citizens.a, "csrf": "forged"}).status_code == 400
+    login(tc, citizens.a)
+    assert tc.post("/portaal/logout", data={"csrf": "forged"}).status_code == 400
+    assert tc.get("/portaal/", follow_redirects=False).status_code == 200  # still logged in
+
+
+def test_demo_login_offers_only_the_configured_demo_citizens(citizens: Citizens) -> None:
+    tc = citizens.tc
+    page = tc.get("/portaal/login")
+    other = new_bsn()
+    r = tc.post("/portaal/login/demo", data={"csrf": csrf_of(page.text), "burger": other})
+    assert r.url.path == "/portaal/login" and "Inloggen is niet gelukt" in r.text
+
+
+def test_session_cookie_is_httponly_secure_samesite_and_hides_the_bsn(citizens: Citizens) -> None:
+    page = citizens.tc.get("/portaal/login")
+    r = citizens.tc.post(
+        "/portaal/login/demo", data={"csrf": csrf_of(page.text), "burger": citizens.a}, follow_redirects=False
+    )
+    cookie = r.headers["set-cookie"]
+    flags = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert {"httponly", "secure", "samesite"} <= flags and "samesite=lax" in cookie.lower()
+    payload = cookie.split(";")[0].split("=", 1)[1].split(".")[0]
+    decoded = base64.b64decode(payload + "=" * (-len(payload) % 4)).decode()
+    assert citizens.a not in decoded and citizens.a not in cookie
+
+
+def test_no_bsn_in_urls_or_server_logs(citizens: Citizens, caplog: pytest.LogCaptureFixture) -> None:
+    tc, a = citizens.tc, citizens.a
+    citizens.api.create(recent(a, verwerkingNaam="Parkeren"))
+    caplog.set_level(logging.DEBUG)
+    pages = [login(tc, a)]
+    pages += [tc.get(link) for link in group_links(pages[0].text)]
+    pages.append(tc.get("/portaal/export.csv"))
+    for r in pages:
+        assert a not in str(r.url)
+        for url in r.history:
+            assert a not in str(url.url)
+    assert all(a not in link for link in group_links(pages[0].text))
+    assert all(a not in record.getMessage() for record in caplog.records)
+
+
+def test_period_filters(citizens: Citizens) -> None:
+    api, a = citizens.api, citizens.a
+    old = (datetime.now(UTC) - timedelta(days=400)).replace(microsecond=0).isoformat()
+    earlier = (datetime.now(UTC) - timedelta(days=60)).replace(microsecond=0).isoformat()
+    api.create(actie(a, verwerkingNaam="Lang geleden", tijdstip=old))
+    api.create(actie(a, verwerkingNaam="Twee maanden terug", tijdstip=earlier))
+    login(citizens.tc, a)
+
+    def shown(query: str) -> str:
+        return text_of(citizens.tc.get(f"/portaal/?{query}").text)
+
+    year, month, everything = shown("periode=jaar"), shown("periode=maand"), shown("periode=alles")
+    assert "Twee maanden terug" in year and "Lang geleden" not in year
+    assert "Twee maanden terug" not in month and "Lang geleden" not in month
+    assert "Twee maanden terug" in everything and "Lang geleden" in everything
+    day = old[:10]
+    own = shown(f"periode=eigen&van={day}&tot={day}")
+    assert "Lang geleden" in own and "Twee maanden terug" not in own
+
+
+def test_exports_carry_the_same_entries_as_the_pages(citizens: Citizens) -> None:
+    api, a, tc = citizens.api, citizens.a, citizens.tc
+    var = _parkeren(api)
+    api.create(recent(a, verwerkingNaam="Aanvraag parkeervergunning", verwerkingsactiviteitId=var["id"]))
+    login(tc, a)
+
+    pdf = tc.get("/portaal/export.pdf?periode=jaar")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert "attachment" in pdf.headers["content-disposition"]
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Overzicht verwerkingen van uw persoonsgegevens" in text
+    assert "artikel 15 AVG" in text
+    assert "Aanvraag parkeervergunning" in text
+    assert "Beoordelen en verlenen van een parkeervergunning" in text
+    assert f"BSN: {a}" in text
+
+    data = json.loads(tc.get("/portaal/export.json?periode=jaar").content)
+    (mine,) = [v for v in data["verwerkingen"] if v["verwerkingNaam"] == "Aanvraag parkeervergunning"]
+    assert mine["uitleg"]["nl"]["doel"] == "Beoordelen en verlenen van een parkeervergunning"
+    assert mine["register"] == Settings().portal_register_name and data["onbereikbareRegisters"] == []
+
+    rows = list(csv.DictReader(io.StringIO(tc.get("/portaal/export.csv").content.decode("utf-8-sig"))))
+    (row,) = [r for r in rows if r["verwerkingNaam"] == "Aanvraag parkeervergunning"]
+    assert row["doel"] == "Beoordelen en verlenen van een parkeervergunning"
+    assert row["grondslag"] == "Publieke taak"
+
+
+def test_language_switches_to_english_and_back(citizens: Citizens) -> None:
+    tc = citizens.tc
+    var = _parkeren(citizens.api)
+    citizens.api.create(recent(citizens.a, verwerkingsactiviteitId=var["id"]))
+    page = login(tc, citizens.a)
+    assert '<html lang="nl">' in page.text
+    r = tc.post("/portaal/taal", data={"csrf": csrf_of(page.text), "lang": "en", "terug": "/portaal/?periode=alles"})
+    assert r.url.path == "/portaal/" and r.url.query == b"periode=alles"
+    assert '<html lang="en">' in r.text
+    assert "Parking permit application" in r.text and "Assessing and granting a parking permit" in r.text
+    r = tc.post("/portaal/taal", data={"csrf": csrf_of(r.text), "lang": "nl", "terug": "https://evil.example/"})
+    assert r.url.path == "/portaal/" and '<html lang="nl">' in r.text  # never redirected off the portal
+
+
+def test_each_lookup_is_logged_with_the_inzage_headers(citizens: Citizens) -> None:
+    a = citizens.a
+    login(citizens.tc, a)
+    citizens.tc.get("/portaal/?periode=maand")
+    # The citizen sees those lookups as one processing (the login session), not one per page view.
+    page = citizens.tc.get("/portaal/").text
+    assert len(group_links(page)) == 1 and "Raadplegen verwerkingenlog" in page
+    r = citizens.api.list(a, activity=DEFAULT_SELF_LOG_ACTIVITY)
+    logged = r.json()["results"]
+    assert len(logged) >= 2
+    for entry in logged:
+        assert entry["afnemerId"] == PORTAL_OIN and entry["soortAfnemerId"] == "OIN"
+        assert entry["verwerkingsactiviteitIdAfnemer"] == Settings().portal_verwerkingsactiviteit_id
+        assert entry["verwerkingsactiviteitUrlAfnemer"].endswith(
+            f"/api/v1/verwerkingsactiviteit/{Settings().portal_verwerkingsactiviteit_id}"
+        )
+    assert len({e["verwerkingIdAfnemer"] for e in logged}) == 1  # one verwerking per login session
+
+
+@pytest.mark.parametrize("route", ["login", "export"])
+def test_login_and_export_are_rate_limited(backend: tuple[str, str], registered: dict[str, Client], route: str) -> None:
+    a = new_bsn()
+    with _app(backend[1], registered, portal_demo_citizens=a, portal_rate_limit_per_minute=3) as (tc, _):
+        page = login(tc, a)
+        token = csrf_of(page.text)
+
+        def hit() -> int:
+            if route == "login":
+                return tc.post("/portaal/login/demo", data={"csrf": token, "burger": "x"}).status_code
+            return tc.get("/portaal/export.json").status_code
+
+        codes = [hit() for _ in range(4)]
+        assert 429 in codes
+        r = tc.get("/portaal/export.json") if route == "export" else tc.post("/portaal/login/demo", data={})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert tc.get("/portaal/").status_code == 200  # the pages themselves are not limited
+
+
+def test_demo_login_is_off_unless_asked_for(backend: tuple[str, str], registered: dict[str, Client]) -> None:
+    with _app(backend[1], registered, portal_demo_login=False) as (tc, _):
+        page = tc.get("/portaal/login")
+        assert "Demo-login" not in page.text and "DEMO" not in page.text
+        assert "geen inlogmethode" in page.text
+        assert tc.post("/portaal/login/demo", data={"csrf": csrf_of(page.text), "burger": "1"}).status_code == 404
+
+
+def test_demo_banner_on_every_page(citizens: Citizens) -> None:
+    pages = [citizens.tc.get("/portaal/login"), login(citizens.tc, citizens.a)]
+    pages += [citizens.tc.get("/portaal/verwerking/00000000000000000000")]
+    for r in pages:
+        assert 'class="demo-banner"' in r.text
+
+
+def test_demo_login_together_with_a_real_login_is_refused_at_start(backend: tuple[str, str]) -> None:
+    from verwerkingenlog.portal.web import DemoLoginRefused
+
+    settings = make_settings(backend[1], **portal_settings(portal_oidc_issuer="https://broker.example.nl"))
+    with pytest.raises(DemoLoginRefused, match="PORTAL_DEMO_LOGIN"):
+        create_app(settings)
