@@ -49,6 +49,8 @@ def test_verwerking_generates_an_id_and_sets_the_headers() -> None:
             "VerwerkingId": v.verwerking_id,
             "Vertrouwelijkheid": "normaal",
             "Bewaartermijn": "P10Y",
+            # W3C Trace Context beside the §10.2 headers (Logboek Dataverwerkingen, docs/logboek.md)
+            "traceparent": f"00-{uuid.UUID(v.verwerking_id).hex}-{v.span_id}-01",
         }
         given = "48086BF2-11B7-4603-9526-67D7C3BB6587"
         with verwerking(CONSUMER, verwerking_id=given, vertrouwelijkheid="Vertrouwelijk") as inner:

@@ -22,7 +22,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar, Token, copy_context
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -50,6 +50,49 @@ _DURATION = re.compile(
     rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$", re.ASCII
 )
 VERTROUWELIJKHEDEN = ("normaal", "vertrouwelijk", "opgeheven")
+# W3C Trace Context, required between applications by Logboek Dataverwerkingen: sent beside the §10.2 headers
+# so that a chain links up in both standards. A trace id is a verwerkingId's 128 bits (docs/logboek.md).
+TRACEPARENT = "traceparent"
+TRACESTATE = "tracestate"
+_TRACEPARENT = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceParent:
+    """A received `traceparent` (W3C Trace Context level 1): the caller's trace and span."""
+
+    trace_id: str
+    parent_span_id: str
+    sampled: bool = True
+    tracestate: str | None = None
+
+    @property
+    def verwerking_id(self) -> str:
+        return trace_to_uuid(self.trace_id)
+
+
+def trace_to_uuid(trace_id: str) -> str:
+    t = trace_id
+    return f"{t[0:8]}-{t[8:12]}-{t[12:16]}-{t[16:20]}-{t[20:32]}"
+
+
+def parse_traceparent(value: str | None, tracestate: str | None = None) -> TraceParent | None:
+    """W3C Trace Context §3.2: an invalid traceparent is ignored (never an error): version ff, all-zero ids,
+    upper-case hex or a wrong length restart the trace. Future versions are read by their first four parts."""
+    if not value:
+        return None
+    m = _TRACEPARENT.fullmatch(value.strip())
+    if m is None:
+        return None
+    version, trace_id, span_id, flags, rest = m.groups()
+    if version == "ff" or (version == "00" and rest) or set(trace_id) == {"0"} or set(span_id) == {"0"}:
+        return None
+    state = tracestate.strip() if tracestate and tracestate.strip() else None
+    return TraceParent(trace_id, span_id, bool(int(flags, 16) & 1), state)
+
+
+def new_span_id() -> str:
+    return uuid.uuid4().hex[:16]
 
 
 class InvalidHeader(ValueError):
@@ -115,10 +158,14 @@ class Afnemer:
     verwerking_id: str | None = None
     vertrouwelijkheid: str | None = None
     bewaartermijn: str | None = None
+    trace: TraceParent | None = None
 
     def entry_fields(self) -> dict[str, str]:
-        """§10.4: the consumer's facts in the provider's own log entry."""
+        """§10.4: the consumer's facts in the provider's own log entry. A consumer that sent only a
+        traceparent (an OpenTelemetry application) names its verwerking by the trace id."""
         out: dict[str, str] = {}
+        if self.verwerking_id is None and self.trace is not None:
+            out["verwerkingIdAfnemer"] = self.trace.verwerking_id
         if self.oin is not None:
             out["soortAfnemerId"] = "OIN"
             out["afnemerId"] = self.oin
@@ -137,7 +184,10 @@ class Afnemer:
 def parse_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[Afnemer, list[InvalidHeader]]:
     """Read the §10.2 headers (names case-insensitive). Invalid values are returned as problems and
     left out of the `Afnemer`, so a caller can decide between rejecting (400) and logging what is valid."""
-    items = headers.items() if isinstance(headers, Mapping) else headers
+    items = list(headers.items() if isinstance(headers, Mapping) else headers)
+    trace_headers = {
+        name.lower(): value for name, value in reversed(items) if name.lower() in (TRACEPARENT, TRACESTATE)
+    }
     found: dict[str, str] = {}
     lower = {h.lower(): h for h in HEADERS}
     for name, value in items:
@@ -163,6 +213,7 @@ def parse_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> tup
         verwerking_id=values[VERWERKING_ID],
         vertrouwelijkheid=values[VERTROUWELIJKHEID],
         bewaartermijn=values[BEWAARTERMIJN],
+        trace=parse_traceparent(trace_headers.get(TRACEPARENT), trace_headers.get(TRACESTATE)),
     )
     return afnemer, problems
 
@@ -180,6 +231,24 @@ class Verwerking:
     oin: str | None = None
     verwerking_naam: str | None = None
     afnemer: Afnemer | None = None
+    trace_id: str | None = None  # the trace this verwerking continues; None: its own (the verwerkingId's bits)
+    span_id: str = field(default_factory=new_span_id)
+    tracestate: str | None = None
+
+    @property
+    def traceparent(self) -> str:
+        """W3C Trace Context: this verwerking as the parent of the calls it makes (always sampled: Logboek
+        Dataverwerkingen forbids sampling)."""
+        trace = self.trace_id or self.verwerking_id.replace("-", "").lower()
+        return f"00-{trace}-{self.span_id}-01"
+
+    def trace_headers(self) -> dict[str, str]:
+        """`traceparent` (and `tracestate` when one was received), so that OpenTelemetry applications
+        downstream link up (Logboek Dataverwerkingen requires W3C Trace Context between applications)."""
+        out = {TRACEPARENT: self.traceparent}
+        if self.tracestate:
+            out[TRACESTATE] = self.tracestate
+        return out
 
     def headers(self) -> dict[str, str]:
         """§10.2/§10.3: the headers for an outgoing call; absent values are left out."""
@@ -235,9 +304,9 @@ def current_afnemer() -> Afnemer | None:
 
 
 def outgoing_headers() -> dict[str, str]:
-    """The §10.2 headers for a call made now: empty outside any verwerking."""
+    """The §10.2 headers and W3C Trace Context for a call made now: empty outside any verwerking."""
     v = _current.get()
-    return {} if v is None else v.headers()
+    return {} if v is None else {**v.headers(), **v.trace_headers()}
 
 
 def entry_fields() -> dict[str, Any]:
@@ -299,6 +368,8 @@ class verwerking:
             oin=a["oin"] or _defaults["oin"],
             verwerking_naam=a["verwerking_naam"],
             afnemer=afnemer,
+            trace_id=afnemer.trace.trace_id if afnemer is not None and afnemer.trace is not None else None,
+            tracestate=afnemer.trace.tracestate if afnemer is not None and afnemer.trace is not None else None,
         )
 
     def __enter__(self) -> Verwerking:
@@ -441,7 +512,7 @@ class PropagationMiddleware:
             _afnemer.reset(token)
 
 
-_ENVIRON_KEYS = {"HTTP_" + h.upper(): h for h in HEADERS}
+_ENVIRON_KEYS = {"HTTP_" + h.upper(): h for h in (*HEADERS, TRACEPARENT, TRACESTATE)}
 
 
 class PropagationWSGIMiddleware:
