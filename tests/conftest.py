@@ -155,6 +155,38 @@ def isolated_api(backend: tuple[str, str], fresh_database: str) -> Iterator[Api]
         yield Api(tc, {name: tokens.issue(c) for name, c in clients.items()}, backend[0], clients)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def log_lines_hold_no_bsn_or_token() -> Iterator[None]:
+    """During the whole run every log record of every logger passes the production handler (JSON, redacting,
+    observability.handler); at the end its output must hold no BSN-like number and no token (docs/deployment.md,
+    Logs). A failure here names the offending lines."""
+    import io
+    import logging
+
+    from verwerkingenlog import observability
+
+    buffer = io.StringIO()
+    production = observability.handler("json", buffer)
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(production)
+    root.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(production)
+        root.setLevel(previous)
+    leaks = [
+        line
+        for line in buffer.getvalue().splitlines()
+        if observability.BSN_LIKE.search(line)
+        or observability.JWT_LIKE.search(line)
+        or observability.CREDENTIAL.search(line)
+    ]
+    assert buffer.getvalue(), "no log line was written during the test run: the scan would prove nothing"
+    assert not leaks, f"{len(leaks)} log line(s) with a BSN-like number or a token, e.g. {leaks[:3]}"
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test by the backend it runs on (used by CI to prove PostgreSQL tests ran)."""
     for item in items:

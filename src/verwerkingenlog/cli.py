@@ -17,6 +17,7 @@ from rich.table import Table
 from verwerkingenlog import PRODUCT_NAME, __version__
 from verwerkingenlog.cli_integrity import adopt_existing_versions
 from verwerkingenlog.cli_integrity import register as register_integrity_commands
+from verwerkingenlog.cli_ops import register as register_ops_commands
 from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.domain.scopes import ALL_SCOPES, KNOWN_SCOPES, NORMAL_SCOPES
@@ -35,6 +36,7 @@ app = typer.Typer(help=f"{PRODUCT_NAME}: a register of processings of personal d
 clients_app = typer.Typer(help="Manage the API clients registered with this register.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 register_integrity_commands(app)  # keys, checkpoint, verify, purge (docs/integrity.md)
+register_ops_commands(app)  # backup, restore (docs/deployment.md)
 out = Console()
 err = Console(stderr=True)
 
@@ -96,12 +98,13 @@ def serve(
         _fail("More than one worker needs PostgreSQL; SQLite allows one writer process.")
     out.print(f"{PRODUCT_NAME} {__version__} on http://{host}:{port}  (docs: http://{host}:{port}/api/v1/docs)")
     uvicorn.run(
-        "verwerkingenlog.api.app:create_app",
+        "verwerkingenlog.api.app:create_served_app",  # JSON logs without BSNs or tokens (LOG_FORMAT)
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        log_config=None,
     )
 
 
@@ -340,7 +343,16 @@ def demo(
 ) -> None:
     """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
     tokens and ready-to-paste curl commands."""
-    from verwerkingenlog.demo import ensure_demo_clients, instructions, load_example_var, log_demo_actions
+    from verwerkingenlog.demo import (
+        enable_demo_portal,
+        ensure_demo_clients,
+        instructions,
+        load_example_var,
+        log_demo_actions,
+        portal_instructions,
+    )
+
+    portal_note = enable_demo_portal()
 
     async def prepare(db: Database) -> list[Client]:
         found = await ensure_demo_clients(db, DEMO_CLIENTS)
@@ -350,6 +362,7 @@ def demo(
 
     found = _run(prepare)
     sys.stdout.write(instructions(found, f"http://{host}:{port}") + "\n")
+    sys.stdout.write(portal_instructions(f"http://{host}:{port}", portal_note) + "\n")
     sys.stdout.flush()
     if start:
         serve(host=host, port=port, workers=1)

@@ -10,15 +10,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, var
+from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, var
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
+from verwerkingenlog.api.security import RateLimiter, SecurityHeadersMiddleware
 from verwerkingenlog.domain.errors import DomainError
 from verwerkingenlog.domain.selflog import SelfLogProfile
+from verwerkingenlog.observability import configure_logging
 from verwerkingenlog.services.clients import Clients
 from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.register import Register
@@ -122,6 +125,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(ApiVersionMiddleware)
     app.add_middleware(integrity.LeafIndexMiddleware)
+    # Operations (docs/deployment.md): security headers, CORS only when origins are configured, and outermost
+    # the request id, request log line and metrics. Metrics and limiter exist before the lifespan: middleware
+    # is built with the app.
+    app.state.metrics = ops.Metrics()
+    app.state.rate_limiter = RateLimiter(settings)
+    app.add_middleware(SecurityHeadersMiddleware, hsts_max_age_seconds=settings.hsts_max_age_seconds)
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["API-version", "Location", "X-Request-ID"],
+        )
+    app.add_middleware(ops.RequestMiddleware, metrics=app.state.metrics)
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(Exception, handle_unexpected)
 
@@ -141,4 +159,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         app.mount(PREFIX, create_portal(settings, app))
     mount_logboek(app)
+    app.include_router(ops.router)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The factory `verwerkingenlog serve` gives uvicorn: configures logging (LOG_FORMAT, LOG_LEVEL) in each worker
+    process, then builds the app. Tests and embedders call create_app and keep their own logging."""
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

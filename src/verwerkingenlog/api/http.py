@@ -10,6 +10,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from verwerkingenlog.api.render import Renderer
+from verwerkingenlog.api.security import max_body_bytes_for
 from verwerkingenlog.domain.errors import NotAcceptable, RequestTooLarge, UnsupportedMediaType
 from verwerkingenlog.domain.pagination import Page
 from verwerkingenlog.settings import Settings
@@ -40,7 +41,7 @@ async def json_body(request: Request) -> bytes:
         raise UnsupportedMediaType(
             f"Send the body as {JSON}" + (f", not {ctype!r}." if ctype else " (the Content-Type header is missing).")
         )
-    limit = settings.max_body_bytes
+    limit = max_body_bytes_for(settings, getattr(request.state, "client_id", None))
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"The body is {declared} bytes; at most {limit} bytes are accepted.")

@@ -10,7 +10,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from verwerkingenlog.domain.errors import DomainError, ValidationFailed
+from verwerkingenlog.domain.errors import DomainError, TooManyRequests, ValidationFailed
 
 log = logging.getLogger("verwerkingenlog.api")
 
@@ -45,7 +45,10 @@ def domain_error_response(exc: DomainError) -> Response:
     params = None
     if isinstance(exc, ValidationFailed):
         params = [{"name": p.name, "code": p.code, "reason": p.reason} for p in exc.params]
-    return problem_response(exc.status, exc.code, exc.title, exc.detail, params)
+    response = problem_response(exc.status, exc.code, exc.title, exc.detail, params)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+    return response
 
 
 async def handle_domain_error(_request: Request, exc: Exception) -> Response:

@@ -127,3 +127,15 @@ class NotYetCheckpointed(DomainError):
     def __init__(self, detail: str, retry_after_seconds: int | None = None) -> None:
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class TooManyRequests(DomainError):
+    """429: the client exceeded its request rate (RATE_LIMIT_PER_MINUTE / CLIENT_LIMITS); answered with Retry-After."""
+
+    status = 429
+    code = "too_many_requests"
+    title = "Too many requests."
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
