@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+API_LINT_STAMP := tools/api-lint/node_modules/.installed
 
-.PHONY: install run test test-sqlite lint format clean
+.PHONY: install run test test-sqlite lint lint-api format clean
 
 install: $(STAMP)
 
@@ -21,6 +22,15 @@ run: install
 ## The whole suite, against SQLite and PostgreSQL (DATABASE_URL of the test server: TEST_POSTGRES_URL).
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## The NL API Design Rules (Spectral, tools/api-lint) over the served OpenAPI documents: fails on new findings.
+## ADR_RULESET=/path/to/spectral.yml runs another ruleset (e.g. the official file); docs/api-design-rules.md.
+lint-api: install $(API_LINT_STAMP)
+	$(BIN)/python tools/api-lint/lint.py $(if $(ADR_RULESET),--ruleset $(ADR_RULESET))
+
+$(API_LINT_STAMP): tools/api-lint/package.json tools/api-lint/package-lock.json
+	cd tools/api-lint && npm ci --no-audit --no-fund --loglevel=error
+	touch $(API_LINT_STAMP)
 
 lint: install
 	$(BIN)/ruff check src tests examples
