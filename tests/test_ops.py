@@ -22,7 +22,6 @@ from verwerkingenlog.domain.errors import TooManyRequests
 from verwerkingenlog.services import tokens
 from verwerkingenlog.settings import ClientLimits, Settings
 
-
 UNKNOWN = "/api/v1/verwerkingsacties/0b9d7c3e-5a4f-4e21-9c8b-7d6e5f4a3b2c"
 
 

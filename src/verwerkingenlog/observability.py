@@ -28,7 +28,9 @@ request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 BSN_LIKE = re.compile(r"(?<![\w.])\d{8,11}(?![\w.])")
 JWT_LIKE = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 CREDENTIAL = re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]{16,}")
-SECRET_ASSIGNMENT = re.compile(r"(?i)\b(secret|token|password|client_secret|access_token)(\s*=\s*|\"\s*:\s*\")[^\s\",&]+")
+SECRET_ASSIGNMENT = re.compile(
+    r"(?i)\b(secret|token|password|client_secret|access_token)(\s*=\s*|\"\s*:\s*\")[^\s\",&]+"
+)
 
 REDACTED = "[redacted]"
 
