@@ -48,6 +48,18 @@ class Settings(BaseSettings):
         description="Largest OTLP export (POST /v1/traces) accepted, after gzip decompression; larger ones get 413. "
         "OpenTelemetry batches are larger than single VNG requests (docs/logboek.md).",
     )
+    otlp_grpc_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of the OTLP/gRPC trace receiver (TraceService/Export), served by the same process; "
+        "unset: no gRPC receiver, OTLP/HTTP POST /v1/traces only (docs/logboek.md).",
+    )
+    otlp_grpc_host: str = Field(
+        "127.0.0.1",
+        description="Address the OTLP/gRPC receiver binds to; plain gRPC, so put a TLS-terminating proxy in front "
+        "(Logboek Dataverwerkingen requires TLS) and bind 0.0.0.0 only behind it.",
+    )
     rate_limit_per_minute: int = Field(
         0,
         ge=0,

@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
 from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, var
-from verwerkingenlog.api.logboek import logboek_service, mount_logboek
+from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
 from verwerkingenlog.api.security import RateLimiter, SecurityHeadersMiddleware
@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.logboek = logboek_service(app.state.register, app.state.var)
         app.state.verifier = TokenVerifier(clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds)
         app.state.integrity = build_integrity(settings, db)
+        await start_otlp_grpc(app, settings)
         if settings.migrate_on_start:
             await app.state.integrity.adopt_existing(app.state.register.reader, app.state.var.store)
         checkpoints = None
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await checkpoints
             await app.state.register.committer.close()
+            await stop_otlp_grpc(app)
             await db.dispose()
 
     app = FastAPI(

@@ -30,6 +30,7 @@ from verwerkingenlog.domain.values import max_length, uri_value
 from verwerkingenlog.services.otlp import Logboek
 from verwerkingenlog.services.register import Register
 from verwerkingenlog.services.var import VarService
+from verwerkingenlog.settings import Settings
 from verwerkingenlog.store.logboek import Criteria, LogboekStore
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(negotiated)])
@@ -154,3 +155,22 @@ def mount_logboek(app: FastAPI) -> None:
     """The OTLP receiver (POST /v1/traces) and the read extension."""
     app.include_router(otlp.router)
     app.include_router(router)
+
+
+async def start_otlp_grpc(app: FastAPI, settings: Settings) -> None:
+    """Start the OTLP/gRPC receiver when OTLP_GRPC_PORT is set (lifespan start)."""
+    app.state.otlp_grpc = None
+    if settings.otlp_grpc_port is None:
+        return
+    from verwerkingenlog.api import otlp_grpc
+
+    app.state.otlp_grpc = await otlp_grpc.start(
+        app.state.logboek, app.state.verifier, settings.otlp_grpc_host, settings.otlp_grpc_port
+    )
+
+
+async def stop_otlp_grpc(app: FastAPI) -> None:
+    """Stop it (lifespan end), letting running exports finish for a few seconds."""
+    server = getattr(app.state, "otlp_grpc", None)
+    if server is not None:
+        await server.stop(5)

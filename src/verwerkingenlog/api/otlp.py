@@ -184,11 +184,16 @@ def export_response(result: ExportResult, as_json: bool) -> Response:
         if result.rejected:
             data["partialSuccess"] = {"rejectedSpans": len(result.rejected), "errorMessage": result.error_message}
         return Response(json.dumps(data), media_type=JSON)
+    return Response(export_message(result).SerializeToString(), media_type=PROTOBUF)
+
+
+def export_message(result: ExportResult) -> svc.ExportTraceServiceResponse:
+    """The protobuf ExportTraceServiceResponse (HTTP and gRPC)."""
     message = svc.ExportTraceServiceResponse()
     if result.rejected:
         message.partial_success.rejected_spans = len(result.rejected)
         message.partial_success.error_message = result.error_message
-    return Response(message.SerializeToString(), media_type=PROTOBUF)
+    return message
 
 
 @router.post("/v1/traces")
