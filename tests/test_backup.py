@@ -16,6 +16,7 @@ from tests.conftest import TEST_KEY, _postgres_database
 from tests.helpers import actie, new_bsn
 from tests.integrity_support import Fresh, query
 from verwerkingenlog.cli import app as cli
+from verwerkingenlog.services.verify import WITNESS
 
 fresh = integrity_support.fresh
 
@@ -71,6 +72,13 @@ def test_backup_restore_verify(fresh: Fresh, target: str, tmp_path: Path, monkey
 
     again = runner.invoke(cli, ["restore", str(dump)])
     assert again.exit_code == 2 and "restore into a new" in again.output.replace("\n", " ")
+
+    # A checkpoint the live register signs after the backup describes entries the backup lacks: verify against
+    # the newer witness copy says so (docs/deployment.md: restore from the newest backup).
+    f.checkpoint()
+    later = runner.invoke(cli, ["verify", "--witness", str(f.witness_file), "--key", vkey, "--json"])
+    assert later.exit_code == 1, later.output
+    assert {x["finding"] for x in json.loads(later.stdout)["findings"]} == {WITNESS}
 
 
 def test_restore_of_a_missing_backup_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
