@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 API_LINT_STAMP := tools/api-lint/node_modules/.installed
+BROWSER_STAMP := tests/browser/node_modules/.installed
 
-.PHONY: install run test test-sqlite lint lint-api format clean
+.PHONY: install run test test-sqlite lint lint-api format clean browser-deps
 
 install: $(STAMP)
 
@@ -20,7 +21,7 @@ run: install
 	$(BIN)/verwerkingenlog demo --host 127.0.0.1 --port $(or $(PORT),8000)
 
 ## The whole suite, against SQLite and PostgreSQL (DATABASE_URL of the test server: TEST_POSTGRES_URL).
-test: install
+test: install browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The NL API Design Rules (Spectral, tools/api-lint) over the served OpenAPI documents: fails on new findings.
@@ -31,6 +32,14 @@ lint-api: install $(API_LINT_STAMP)
 $(API_LINT_STAMP): tools/api-lint/package.json tools/api-lint/package-lock.json
 	cd tools/api-lint && npm ci --no-audit --no-fund --loglevel=error
 	touch $(API_LINT_STAMP)
+
+## The portal's browser tests: a real OpenID provider (oidc-provider) and axe-core from npm (tests/browser);
+## the browser is Debian's chromium (.ci/run installs it), never a downloaded one.
+browser-deps: $(BROWSER_STAMP)
+
+$(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $(BROWSER_STAMP)
 
 lint: install
 	$(BIN)/ruff check src tests examples

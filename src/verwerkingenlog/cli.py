@@ -343,7 +343,16 @@ def demo(
 ) -> None:
     """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
     tokens and ready-to-paste curl commands."""
-    from verwerkingenlog.demo import ensure_demo_clients, instructions, load_example_var, log_demo_actions
+    from verwerkingenlog.demo import (
+        enable_demo_portal,
+        ensure_demo_clients,
+        instructions,
+        load_example_var,
+        log_demo_actions,
+        portal_instructions,
+    )
+
+    portal_note = enable_demo_portal()
 
     async def prepare(db: Database) -> list[Client]:
         found = await ensure_demo_clients(db, DEMO_CLIENTS)
@@ -353,6 +362,7 @@ def demo(
 
     found = _run(prepare)
     sys.stdout.write(instructions(found, f"http://{host}:{port}") + "\n")
+    sys.stdout.write(portal_instructions(f"http://{host}:{port}", portal_note) + "\n")
     sys.stdout.flush()
     if start:
         serve(host=host, port=port, workers=1)

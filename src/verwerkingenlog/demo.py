@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -155,3 +156,34 @@ def instructions(clients: Sequence[Client], base: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# Demo citizens of the portal's demo login: DEMO_BSN has the demo actions; the second has none (yet).
+DEMO_CITIZENS = (DEMO_BSN, "999993653")
+
+
+def enable_demo_portal() -> str | None:
+    """`make run` turns on the portal's demo login (docs/portal.md) — only when no real OpenID login is
+    configured, since the portal refuses to start with both. Values already in the environment win."""
+    if os.environ.get("PORTAL_OIDC_ISSUER"):
+        return "PORTAL_OIDC_ISSUER is set: the portal uses that login; the demo login stays off."
+    os.environ.setdefault("PORTAL_DEMO_LOGIN", "true")
+    os.environ.setdefault("PORTAL_OIN", DEMO_OIN)
+    os.environ.setdefault("PORTAL_DEMO_CITIZENS", ",".join(DEMO_CITIZENS))
+    return None
+
+
+def portal_instructions(base: str, note: str | None = None) -> str:
+    lines = [
+        "Mijn verwerkingen — the citizen portal",
+        "=" * 38,
+        f"Open {base}/portaal/ in a browser.",
+    ]
+    if note:
+        lines.append(note)
+    else:
+        lines += [
+            f"Demo login (clearly marked DEMO): pick citizen {DEMO_BSN} to see the demo processings explained in",
+            "plain language, and download the PDF report. Never enable PORTAL_DEMO_LOGIN in production.",
+        ]
+    return "\n".join([*lines, ""])

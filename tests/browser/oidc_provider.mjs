@@ -1,0 +1,23 @@
+// A real OpenID provider for the portal's login test (the certified `oidc-provider` package).
+// Its development login form takes the BSN as the account name and puts it in the `bsn` claim,
+// the way a DigiD broker passes the BSN. Usage: node oidc_provider.mjs PORT CLIENT_ID SECRET REDIRECT_URI
+import Provider from "oidc-provider";
+
+const [port, clientId, clientSecret, redirectUri] = process.argv.slice(2);
+const provider = new Provider(`http://127.0.0.1:${port}`, {
+  clients: [
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      redirect_uris: [redirectUri],
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+    },
+  ],
+  claims: { openid: ["sub", "bsn"] },
+  pkce: { required: () => true },
+  async findAccount(_ctx, id) {
+    return { accountId: id, async claims() { return { sub: id, bsn: id }; } };
+  },
+});
+provider.listen(Number(port), "127.0.0.1", () => console.log("ready"));

@@ -1,0 +1,291 @@
+"""The portal in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
+
+A citizen logs in (the demo login of `make run`, and a real OpenID provider on localhost), sees the
+timeline, filters it, opens a detail, downloads the PDF and reads its text, switches language; axe-core
+checks every page for serious accessibility violations; the pages fit a phone's screen."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from pypdf import PdfReader
+
+from tests.conftest import TEST_KEY, _prepare, _run
+from tests.helpers import actie, new_bsn
+from tests.live import free_port, wait_until
+from tests.portal_support import SECRET
+from verwerkingenlog.demo import DEMO_BSN
+from verwerkingenlog.services import tokens
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROWSER_DIR = Path(__file__).parent / "browser"
+AXE = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
+BIN = Path(sys.executable).parent
+PHONE = {"width": 375, "height": 740}
+DESKTOP = {"width": 1280, "height": 900}
+SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS")  # a directory: save the pages as PNG to look at them
+
+
+class Server:
+    """A register process serving the portal, stopped at the end."""
+
+    def __init__(self, command: list[str], env: dict[str, str], log: Path, port: int) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        wait_until(self.ready, 30, f"the portal at {self.url} ({log})")
+
+    def ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"server exited: {self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"{self.url}/portaal/login", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _env(tmp: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp / 'register.db'}",
+        PSEUDONYMISATION_KEY=TEST_KEY,
+        CHECKPOINT_KEY_FILE=str(tmp / "checkpoint.key"),
+        CHECKPOINT_INTERVAL_SECONDS="0",
+        PORTAL_SESSION_SECRET=SECRET,
+        **extra,
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`make run`: the demo command, with its demo login, example VAR and demo actions."""
+    tmp = tmp_path_factory.mktemp("portal-demo")
+    port = free_port()
+    server = Server([str(BIN / "verwerkingenlog"), "demo", "--port", str(port)], _env(tmp), tmp / "demo.log", port)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _page(browser: Browser, viewport: dict[str, int], **kw: Any) -> Page:
+    context = browser.new_context(viewport=viewport, accept_downloads=True, **kw)  # type: ignore[arg-type]
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+def _shot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
+def _demo_login(page: Page, base: str, bsn: str = DEMO_BSN) -> None:
+    page.goto(f"{base}/portaal/")
+    assert page.url.endswith("/portaal/login")
+    page.get_by_label("Kies een demoburger").select_option(bsn)
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url(f"{base}/portaal/")
+
+
+def _serious_violations(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})"
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_citizen_sees_timeline_filters_opens_detail_and_downloads_the_pdf(
+    browser: Browser, demo: str, viewport: dict[str, int]
+) -> None:
+    page = _page(browser, viewport)
+    name = "desktop" if viewport is DESKTOP else "phone"
+    _demo_login(page, demo)
+    body = page.locator("main")
+    assert page.locator(".demo-banner").is_visible()
+    assert "Aanvraag parkeervergunning" in body.inner_text()
+    assert "Beoordelen en verlenen van een parkeervergunning" in body.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scrolling
+    _shot(page, f"timeline-{name}")
+
+    page.get_by_label("Afgelopen maand").check()
+    page.get_by_role("button", name="Toon").click()
+    page.wait_for_url("**/portaal/?periode=maand*")
+    assert page.get_by_label("Afgelopen maand").is_checked()
+    assert "Aanvraag parkeervergunning" in body.inner_text()  # logged today by the demo
+
+    page.get_by_role("link", name="Aanvraag parkeervergunning").first.click()
+    page.wait_for_url("**/portaal/verwerking/**")
+    detail = body.inner_text()
+    assert "Uw gegevens zijn verwerkt voor" in detail and "Grondslag" in detail and "Bewaartermijn" in detail
+    _shot(page, f"detail-{name}")
+    page.get_by_role("link", name="Terug naar het overzicht").click()
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Overzicht als PDF").click()
+    path = info.value.path()
+    text = " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(Path(path).read_bytes())).pages)
+    assert "Overzicht verwerkingen van uw persoonsgegevens" in text
+    assert "Aanvraag parkeervergunning" in text and f"BSN: {DEMO_BSN}" in text
+    page.context.close()
+
+
+def test_language_switch(browser: Browser, demo: str) -> None:
+    page = _page(browser, DESKTOP)
+    _demo_login(page, demo)
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", level=1).inner_text() == "My processings"
+    assert "Residential parking permit application" in page.locator("main").inner_text()
+    _shot(page, "timeline-en")
+    page.get_by_role("button", name="Nederlands").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "nl"
+    page.context.close()
+
+
+def test_no_serious_accessibility_violations(browser: Browser, demo: str) -> None:
+    page = _page(browser, DESKTOP)
+    page.goto(f"{demo}/portaal/login")
+    _shot(page, "login")
+    found = {"login": _serious_violations(page)}
+    _demo_login(page, demo)
+    found["timeline"] = _serious_violations(page)
+    page.get_by_role("link", name="Aanvraag parkeervergunning").first.click()
+    page.wait_for_url("**/portaal/verwerking/**")
+    found["detail"] = _serious_violations(page)
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+    found["detail-en"] = _serious_violations(page)
+    assert found == {"login": [], "timeline": [], "detail": [], "detail-en": []}
+    page.context.close()
+
+
+def test_the_core_pages_work_without_javascript(browser: Browser, demo: str) -> None:
+    page = _page(browser, PHONE, java_script_enabled=False)
+    _demo_login(page, demo)
+    page.get_by_label("Alles").check()
+    page.get_by_role("button", name="Toon").click()
+    page.wait_for_url("**/portaal/?periode=alles*")
+    page.get_by_role("link", name="Aanvraag parkeervergunning").first.click()
+    page.wait_for_url("**/portaal/verwerking/**")
+    assert "Uw gegevens zijn verwerkt voor" in page.locator("main").inner_text()
+    page.context.close()
+
+
+@pytest.fixture(scope="module")
+def openid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A real OpenID provider (the certified `oidc-provider` package) and a portal that logs in with it;
+    returns (portal URL, a BSN with one logged action)."""
+    tmp = tmp_path_factory.mktemp("portal-oidc")
+    op_port, portal_port = free_port(), free_port()
+    redirect = f"http://127.0.0.1:{portal_port}/portaal/auth"
+    op_log = tmp / "op.log"
+    with open(op_log, "wb") as out:
+        op = subprocess.Popen(
+            ["node", str(BROWSER_DIR / "oidc_provider.mjs"), str(op_port), "portaal", "op-secret", redirect],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=BROWSER_DIR,
+        )
+    issuer = f"http://127.0.0.1:{op_port}"
+
+    def op_ready() -> bool:
+        if op.poll() is not None:
+            raise AssertionError(f"OpenID provider exited: {op_log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    server = None
+    try:
+        wait_until(op_ready, 20, "the OpenID provider")
+        env = _env(
+            tmp,
+            PORTAL_OIDC_ISSUER=issuer,
+            PORTAL_OIDC_CLIENT_ID="portaal",
+            PORTAL_OIDC_CLIENT_SECRET="op-secret",
+            PORTAL_OIN="00000001001172773000",
+        )
+        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs an event loop in this thread
+            clients = pool.submit(_run, _prepare(env["DATABASE_URL"])).result()
+        server = Server(
+            [str(BIN / "verwerkingenlog"), "serve", "--port", str(portal_port)], env, tmp / "portal.log", portal_port
+        )
+        bsn = new_bsn()
+        now = datetime.now(UTC).replace(microsecond=0).isoformat()
+        body = actie(bsn, verwerkingNaam="Inschrijving via DigiD", tijdstip=now)
+        r = httpx.post(
+            f"{server.url}/api/v1/verwerkingsacties",
+            json=body,
+            headers={"Authorization": f"Bearer {tokens.issue(clients['alles'])}"},
+        )
+        assert r.status_code == 201, r.text
+        yield server.url, bsn
+    finally:
+        if server is not None:
+            server.stop()
+        op.terminate()
+        op.wait(10)
+
+
+def test_login_through_a_real_openid_provider(browser: Browser, openid: tuple[str, str]) -> None:
+    base, bsn = openid
+    page = _page(browser, DESKTOP)
+    page.goto(f"{base}/portaal/login")
+    assert page.locator(".demo-banner").count() == 0  # a real login: no demo anywhere
+    page.get_by_role("link", name="Inloggen met DigiD").click()
+    page.locator("input[name=login]").fill(bsn)  # the provider's login form: the account is the BSN
+    page.locator("input[name=password]").fill("any")
+    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]", has_text="Continue").click()  # consent
+    page.wait_for_url(f"{base}/portaal/")
+    assert "Inschrijving via DigiD" in page.locator("main").inner_text()
+    assert bsn not in page.url
+    page.context.close()
