@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, var
+from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, tracing, var
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
@@ -116,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.register.committer.close()
             await stop_otlp_grpc(app)
             await db.dispose()
+            if app.state.tracer_provider is not None:
+                app.state.tracer_provider.shutdown()  # flushes the spans still batched
 
     app = FastAPI(
         title=PRODUCT_NAME,
@@ -142,6 +144,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["API-version", "Location", "X-Request-ID"],
         )
     app.add_middleware(ops.RequestMiddleware, metrics=app.state.metrics)
+    # OpenTelemetry tracing: off unless the standard OTEL_* variables ask for it (api/tracing.py).
+    app.state.tracer_provider = tracing.provider_from_environment()
+    if app.state.tracer_provider is not None:
+        app.add_middleware(tracing.TracingMiddleware, tracer=app.state.tracer_provider.get_tracer("verwerkingenlog"))
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(Exception, handle_unexpected)
 
