@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.logboek = logboek_service(app.state.register, app.state.var)
         app.state.verifier = TokenVerifier(clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds)
         app.state.integrity = build_integrity(settings, db)
+        app.state.register.committer.on_batch = app.state.metrics.batch_size.observe  # group-commit batch sizes
         await start_otlp_grpc(app, settings)
         if settings.migrate_on_start:
             await app.state.integrity.adopt_existing(app.state.register.reader, app.state.var.store)

@@ -28,7 +28,7 @@ from verwerkingenlog.domain.errors import NotAuthenticated
 from verwerkingenlog.observability import BSN_LIKE, request_id
 from verwerkingenlog.store import migrate
 from verwerkingenlog.store.db import Database
-from verwerkingenlog.store.tables import checkpoint, merkle_node, purge, purged_leaf
+from verwerkingenlog.store.tables import checkpoint, merkle_node, purge, purged_leaf, versie
 
 log = logging.getLogger("verwerkingenlog.request")
 
@@ -67,19 +67,15 @@ class Metrics:
         )
         self.batch_size = Histogram(
             "verwerkingenlog_group_commit_batch_size",
-            "Writes committed together in one transaction by the group commit of the write path.",
+            "New actions committed together in one transaction by the group commit of the write path.",
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=r,
         )
-        self.ingest_lag = Histogram(
+        self.ingest_lag = Gauge(
             "verwerkingenlog_ingest_lag_seconds",
-            "Delay between an action's tijdstip and its registration (clients that spool report late).",
-            buckets=(1, 5, 30, 60, 300, 900, 3600, 21600, 86400),
-            registry=r,
-        )
-        self.spool_depth = Gauge(
-            "verwerkingenlog_spool_entries",
-            "Entries waiting in the register's own ingest spool (0 when writes go straight to the database).",
+            "Registration time minus tijdstip of the newest first version stored: how late actions arrive "
+            "(clients that spool while the register is away arrive late; their spool depth is exported by the "
+            "client library, verwerkingenlog.client.metrics).",
             registry=r,
         )
         self.rate_limited = Counter(
@@ -117,6 +113,15 @@ class Metrics:
                 await conn.execute(select(func.count(), func.coalesce(func.sum(purge.c.versies), 0)))
             ).one()
             purged = (await conn.execute(select(func.count()).select_from(purged_leaf))).scalar_one()
+            newest = (
+                await conn.execute(
+                    select(versie.c.tijdstip_registratie_us, versie.c.tijdstip_us)
+                    .where(versie.c.versie == 1)
+                    .order_by(versie.c.seq.desc())
+                    .limit(1)
+                )
+            ).first()
+        self.ingest_lag.set((newest[0] - newest[1]) / 1_000_000 if newest else 0)
         self.tree_size.set(size)
         self.checkpoint_size.set(latest[0] if latest else 0)
         self.checkpoint_age.set(time.time() - latest[1] / 1_000_000 if latest else -1)

@@ -160,6 +160,7 @@ def map_span(span: Span, profile_bewaartermijn: str | None = None) -> Mapped:
     - dpl.core.foreign_operation.processor: an absolute URL; the caller's trace is ours (W3C Trace Context),
       so verwerkingIdAfnemer is the same verwerkingId.
     - no user identities (enduser.id and the like are refused, not silently dropped).
+    - name: actieNaam; a root span (no parent) also names the verwerking (verwerkingNaam).
     - retention: the span's verwerkingenlog.bewaartermijn, else the activity's profile (Logius decision).
     """
     if not _HEX32.fullmatch(span.trace_id) or set(span.trace_id) == {"0"}:
@@ -216,6 +217,8 @@ def map_span(span: Span, profile_bewaartermijn: str | None = None) -> Mapped:
         tijdstip_us=span.start_ns // 1000,
         vertrouwelijkheid=vertrouwelijkheid,
         actie_naam=span.name,
+        # A root span (no parent) is the processing as a whole: its name names the verwerking.
+        verwerking_naam=span.name if parent is None else None,
         verwerking_id=verwerking_id,
         verwerkingsactiviteit_id=activiteit_id_of(activity),
         verwerkingsactiviteit_url=activity,
