@@ -178,61 +178,6 @@ class Settings(BaseSettings):
         None,
         description="Secret (at least 32 characters) that signs and encrypts the portal's session cookie. "
         "Default: a random secret per start (sessions end at restart; set it when running several workers).",
-    )
-    portal_cookie_secure: bool = Field(
-        True, description="Send the portal session cookie only over HTTPS (browsers treat localhost as secure)."
-    )
-    portal_demo_login: bool = Field(
-        False,
-        description="Offer the demo login (pick a demo citizen, no authentication) with a banner on every page. "
-        "Refused at start when PORTAL_OIDC_ISSUER is set: a real login and a demo login never coexist.",
-    )
-    portal_demo_citizens: str = Field(
-        "999990019,999993653",
-        description="BSNs (test numbers, comma-separated) the demo login offers; only with PORTAL_DEMO_LOGIN.",
-    )
-    portal_oidc_issuer: str | None = Field(
-        None, description="Issuer URL of the OpenID provider (DigiD/eHerkenning broker); discovery is used."
-    )
-    portal_oidc_client_id: str | None = Field(None, description="The portal's client id at the OpenID provider.")
-    portal_oidc_client_secret: str | None = Field(None, description="The portal's client secret there.")
-    portal_oidc_scope: str = Field("openid", description="Scopes asked of the OpenID provider.")
-    portal_oidc_bsn_claim: str = Field("bsn", description="Claim of the ID token or userinfo that holds the BSN.")
-    portal_oin: str | None = Field(
-        None,
-        description="OIN of the municipality, sent as the `OIN` header of the portal's Inzage calls (§10.3). "
-        "Required for the portal to look anything up.",
-    )
-    portal_verwerkingsactiviteit_id: str = Field(
-        "6a1d4c0e-2b7f-4d8e-9c3a-5e0f1b2a7d44",
-        description="The VAR activity of the portal ('Inzage in eigen verwerkingen'), sent as "
-        "`VerwerkingsactiviteitId` with every lookup.",
-    )
-    portal_verwerkingsactiviteit_url: str | None = Field(
-        None,
-        description="`VerwerkingsactiviteitUrl` of the portal's lookups (default: this register's VAR URL).",
-    )
-    portal_bewaartermijn: str = Field("P1Y", description="`Bewaartermijn` header of the portal's lookups.")
-    portal_register_name: str = Field(
-        "Verwerkingenlog van de gemeente", description="Name under which the portal shows this register's entries."
-    )
-    portal_include_self: bool = Field(True, description="Let the portal read this register (as client `portal`).")
-    portal_registers: str = Field(
-        "[]",
-        description="Remote registers the portal also reads, as JSON: "
-        '`[{"naam": "...", "url": "https://.../api/v1", "client_id": "...", "secret": "..."}]`.',
-    )
-    portal_rate_limit_per_minute: int = Field(
-        20, ge=1, description="Login and export requests allowed per client IP per minute (then 429)."
-    )
-
-    portal_enabled: bool = Field(
-        True, description="Serve the citizen portal 'Mijn verwerkingen' under /portaal (docs/portal.md)."
-    )
-    portal_session_secret: str | None = Field(
-        None,
-        description="Secret (at least 32 characters) that signs and encrypts the portal's session cookie. "
-        "Default: a random secret per start (sessions end at restart; set it when running several workers).",
         examples=["$(openssl rand -base64 48)"],
     )
     portal_cookie_secure: bool = Field(
