@@ -28,11 +28,20 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+POSTGRES_POOL_SIZE = 20
+"""Connections per process: enough for group commit, reads and token lookups at 64 concurrent clients."""
+
+
 class Database:
     """The engine plus the one piece of dialect-specific write discipline (R-VER-7)."""
 
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = async_url(url)
+        if self.url.startswith("postgresql"):
+            # A steady pool: connections beyond it would be opened and closed per request under load
+            # (a TCP and TLS handshake each; docs/performance.md). Waiters queue for a free connection.
+            engine_kwargs.setdefault("pool_size", POSTGRES_POOL_SIZE)
+            engine_kwargs.setdefault("max_overflow", 0)
         self.engine: AsyncEngine = create_async_engine(self.url, **engine_kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; serialising writers in-process avoids SQLITE_BUSY on
