@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 API_LINT_STAMP := tools/api-lint/node_modules/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 
-.PHONY: install run test test-sqlite lint lint-api format clean browser-deps
+.PHONY: install run test test-sqlite lint lint-api format clean browser-deps bench
 
 install: $(STAMP)
 
@@ -42,13 +42,19 @@ $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
 	touch $(BROWSER_STAMP)
 
 lint: install
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy
+	$(BIN)/mypy src/verwerkingenlog bench
+
+## Benchmarks next to their anchors (docs/performance.md): `make bench` (full) or `make bench ARGS=--quick` (< 2 min).
+## Needs PostgreSQL (BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres); never part of `make test`.
+bench: install
+	$(BIN)/python -m bench.run $(ARGS)
 
 format: install
-	$(BIN)/ruff format src tests examples
-	$(BIN)/ruff check --fix src tests examples
+	$(BIN)/ruff format src tests examples bench
+	$(BIN)/ruff check --fix src tests examples bench
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis

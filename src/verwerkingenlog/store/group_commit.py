@@ -46,7 +46,7 @@ class GroupCommitter:
         self.batches = 0
         self.appended = 0
         self.on_batch: Callable[[int], None] | None = None
-        """Test hook: called with the size of every batch just before its transaction commits."""
+        """Hook (metrics, tests): called with the size of every batch inside its transaction, just before the commit."""
 
     async def append(self, version: Versie) -> Versie:
         """Store ``version`` in the next group transaction; returns it with its `seq` once committed durably.
