@@ -9,6 +9,7 @@ of this module. Anything that JCS cannot represent exactly raises `rfc8785.Canon
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,11 +30,43 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_MAX_EXACT = 2**53 - 1
+_fast = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
+
+
+def _simple(value: Any) -> bool:
+    """True when `json` writes ``value`` exactly as JCS does: strings, booleans, null, integers within
+    ±(2**53 - 1), lists and objects whose keys hold no character beyond the BMP (then code point order is
+    JCS's UTF-16 order). Floats and everything else take the `rfc8785` path."""
+    if value is None or isinstance(value, str | bool):
+        return True
+    if isinstance(value, int):
+        return -_MAX_EXACT <= value <= _MAX_EXACT
+    if isinstance(value, Mapping):
+        return all(
+            isinstance(k, str) and (k.isascii() or max(map(ord, k)) <= 0xFFFF) and _simple(v) for k, v in value.items()
+        )
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        return all(_simple(v) for v in value)
+    return False
+
+
 def leaf_bytes(record: Mapping[str, Any]) -> bytes:
-    """RFC 8785 §3.2: the canonical JSON text of ``record``, UTF-8 encoded: what a leaf hash covers."""
+    """RFC 8785 §3.2: the canonical JSON text of ``record``, UTF-8 encoded: what a leaf hash covers.
+
+    Records of strings, integers, booleans and nulls (every record the register builds) are written by the
+    standard library's C encoder, which produces the same bytes as JCS for them (escapes of §3.2.2.2, no other
+    escaping, keys in code point order); the bench profile showed the pure-Python `rfc8785` at a third of the
+    bulk ingest CPU. tests/test_integrity_canonical_fast.py checks the equality on generated records."""
     if not isinstance(record, Mapping):
         raise CanonicalizationError("a record must be a JSON object")
-    return rfc8785.dumps(_plain(record))
+    plain = _plain(record)
+    if _simple(plain):
+        try:
+            return _fast.encode(plain).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: let rfc8785 report it
+            pass
+    return rfc8785.dumps(plain)
 
 
 def record_leaf_hash(record: Mapping[str, Any]) -> bytes:
