@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,7 +61,7 @@ def test_not_ready_before_migrations(backend: tuple[str, str], fresh_database: s
     assert ready.json()["checks"] == {"database": "ok", "migrations": "pending"}
 
 
-def test_not_ready_when_the_database_is_gone(tmp_path: Any) -> None:
+def test_not_ready_when_the_database_is_gone(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'x' / 'db.sqlite'}"
     with TestClient(create_app(make_settings(url))) as tc:
         (tmp_path / "missing-dir" / "x").rmdir()  # the engine created the directory; take it away again
@@ -71,8 +72,11 @@ def test_not_ready_when_the_database_is_gone(tmp_path: Any) -> None:
 # -- metrics ---------------------------------------------------------------------------------------------------
 
 
-def test_metrics_count_requests_by_route_and_describe_the_log(backend: tuple[str, str], fresh_database: str) -> None:
-    for api in own_api(fresh_database, backend[0]):
+def test_metrics_count_requests_by_route_and_describe_the_log(
+    backend: tuple[str, str], fresh_database: str, tmp_path: Path
+) -> None:
+    # A key of its own: the default key file is shared by other tests (and other xdist workers).
+    for api in own_api(fresh_database, backend[0], checkpoint_key_file=tmp_path / "checkpoint.key"):
         created = api.create(actie(new_bsn()))
         assert api.request("GET", f"/api/v1/verwerkingsacties/{created['actieId']}").status_code == 200
         assert api.request("GET", "/api/v1/verwerkingsacties/6f1c5e0a-9b3d-4c2e-8f7a-1d2e3f4a5b6c").status_code == 404
