@@ -160,6 +160,12 @@ def test_bsns_and_tokens_are_redacted_from_every_part_of_a_record(api: Api, capt
     assert entries[1]["object_id"] == "[redacted]" and "ValueError" in entries[2]["exception"]
 
 
+def test_uvicorns_colour_codes_stay_out_of_json_lines(captured: io.StringIO) -> None:
+    logging.getLogger("uvicorn.error").info("Started %s", "x", extra={"color_message": "Started \x1b[36m%s\x1b[0m"})
+    (entry,) = [json.loads(line) for line in captured.getvalue().splitlines() if "Started" in line]
+    assert entry["message"] == "Started x" and "color_message" not in entry
+
+
 def test_text_format_for_people() -> None:
     buffer = io.StringIO()
     h = observability.handler("text", buffer)

@@ -61,7 +61,13 @@ class Redactor(logging.Filter):
 
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+# uvicorn's `color_message` is its message with terminal colour codes: not for a JSON line.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
