@@ -10,6 +10,7 @@ import httpx
 
 from tests.helpers import TEST_ACTIVITY, Api, actie, new_bsn
 from tests.logboek_support import ACTIVITY_URL, dpl, pb_request, pb_span
+from tests.test_storage import bulk_insert, execute, explain, full_scans, recorded_statements
 
 PATH = "/api/v1/processing-activities"
 
@@ -115,3 +116,31 @@ def test_reads_are_logged_as_processings(api: Api) -> None:
     read_ext(api, by_subject(bsn), who="read-normal")
     own = api.list(bsn, activity=None).json()["results"]
     assert any(a["verwerkingsactiviteitId"] != TEST_ACTIVITY for a in own)  # the register's own self-log entry
+
+
+def test_read_extension_queries_use_the_indexes(api: Api) -> None:
+    """The read extension's searches by trace (ix_versie_verwerking), by person (the blind index) and by an
+    activity URL ending in its id (ix_versie_activiteit) never scan the log as a whole (PostgreSQL: analysed,
+    enable_seqscan off; SQLite as deployed). An activity alone can match most of the log; it is paged, but
+    its count reads every entry of the activity."""
+    bsn = new_bsn()
+    created = api.create(actie(bsn))
+    bulk_insert(api, 2000)
+    if api.backend == "postgresql":
+        execute(api, "ANALYZE")
+    trace = created["verwerkingId"].replace("-", "")
+    for body in (
+        {"traceId": trace},
+        by_subject(bsn),
+        {"attributes": {"dpl.core.processing_activity_id": ACTIVITY_URL}, "traceId": trace},
+    ):
+        with recorded_statements(api) as seen:
+            r = read_ext(api, body, pageSize=1)
+        assert r.status_code == 200, r.text
+        searches = [
+            (s, p) for s, p in seen if s.lstrip().upper().startswith("SELECT") and "FROM verwerkingsactie_versie" in s
+        ]
+        assert len(searches) >= 2, searches  # count + page
+        for statement, parameters in searches[:2]:
+            plan = explain(api, statement, parameters)
+            assert full_scans(plan) == [], (body, plan)

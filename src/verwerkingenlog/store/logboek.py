@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    ColumnElement,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -30,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from verwerkingenlog.domain.logboek import Logboekregel, Status
+from verwerkingenlog.domain.logboek import Logboekregel, Status, activiteit_id_of
 from verwerkingenlog.domain.values import Vertrouwelijkheid
 from verwerkingenlog.store.read import is_current
 from verwerkingenlog.store.rows import RowCodec
@@ -83,6 +84,19 @@ def _regel(row: Mapping[Any, Any]) -> Logboekregel:
         resource=json.loads(row["resource"]),
         attributes=json.loads(row["attributes"]),
     )
+
+
+def _activity(activity: str) -> ColumnElement[bool]:
+    """dpl.core.processing_activity_id matches the activity's URL or id. A URI ending in the activity's UUID
+    (this register's VAR URLs) is searched through ix_versie_activiteit: entries with that id and this URL, or
+    with that id and no URL (VNG minimal logging); any other URI compares URLs (not indexed)."""
+    uid = activiteit_id_of(activity)
+    if uid is None:
+        return versie.c.verwerkingsactiviteit_url == activity
+    if uid == activity.lower():
+        return versie.c.verwerkingsactiviteit_id == uid
+    url = versie.c.verwerkingsactiviteit_url
+    return and_(versie.c.verwerkingsactiviteit_id == uid, or_(url == activity, url.is_(None)))
 
 
 class LogboekStore:
@@ -149,9 +163,7 @@ class LogboekStore:
         if c.end_us is not None:
             where.append(versie.c.tijdstip_us <= c.end_us)
         if c.activity is not None:
-            where.append(
-                or_(versie.c.verwerkingsactiviteit_url == c.activity, versie.c.verwerkingsactiviteit_id == c.activity)
-            )
+            where.append(_activity(c.activity))
         if c.subject_id is not None and c.subject_type is not None:
             sleutel = self.codec.pseudo.sleutel(c.subject_type, c.subject_id)
             where.append(
