@@ -244,3 +244,23 @@ def test_every_otlp_entry_is_a_leaf_of_the_merkle_log_and_verifies(fresh: integr
     report = fresh.call(verify)
     assert report.ok, report.findings
     assert report.tree_size == after.tree_size
+
+
+def test_otlp_entry_is_an_ordinary_action_for_the_bewerking_api(api: Api) -> None:
+    """Retention changed by PATCH on the trace's verwerkingId and a logical delete apply to an OTLP entry; the
+    Logius face shows the current version with the span's kept fields, and nothing once it is vervallen."""
+    bsn = new_bsn()
+    trace = uuid.uuid4()
+    span = pb_span("Wijzigbaar", trace_id=trace.bytes, span_id=b"\x0a" * 8, **dpl(bsn))
+    api.request("POST", "/v1/traces", "normaal", headers=PROTOBUF, content=pb_request(span))
+    assert api.patch(str(trace), {"bewaartermijn": "P3Y"}).status_code == 204
+    (line,) = read_ext(api, {"traceId": trace.hex}).json()["processingActivities"]
+    assert line["attributes"]["verwerkingenlog.bewaartermijn"] == "P3Y"
+    assert line["spanId"] == "0a" * 8
+    (entry,) = api.list(bsn).json()["results"]
+    assert api.get(entry["actieId"]).json()["bewaartermijn"] == "P3Y"
+    assert api.delete(entry["actieId"]).status_code == 204
+    assert read_ext(api, {"traceId": trace.hex}).json()["processingActivities"] == []
+    # A retry of the deleted span is still the same (deleted) entry, not a new one.
+    api.request("POST", "/v1/traces", "normaal", headers=PROTOBUF, content=pb_request(span))
+    assert read_ext(api, {"traceId": trace.hex}).json()["processingActivities"] == []
