@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -314,7 +314,7 @@ class Suite:
         self.backends = backends
         self.gen = Generator(seed, mode.citizens)
         self.codec = RowCodec(Pseudonymiser(KEY.encode()))
-        self.results: dict[str, Any] = {"mode": mode.name, "seed": seed, "machine": machine()}
+        self.results: dict[str, Any] = {"mode": mode.name, "seed": seed, "volumes": mode.volumes, "machine": machine()}
         self.workdir = Path(tempfile.mkdtemp(prefix="vl-bench-"))
 
     def bodies(self, n: int) -> list[bytes]:
@@ -636,8 +636,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="Scaled-down run (< 2 minutes).")
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--backend", choices=("all", "postgresql", "sqlite"), default="all")
+    parser.add_argument(
+        "--volumes",
+        type=lambda v: tuple(int(x) for x in v.split(",")),
+        help="Stored versions for the reads, e.g. 1000000",
+    )
     args = parser.parse_args(argv)
-    suite = Suite(QUICK if args.quick else FULL, args.seed, args.backend)
+    mode = QUICK if args.quick else FULL
+    if args.volumes:
+        mode = replace(mode, volumes=args.volumes)
+    suite = Suite(mode, args.seed, args.backend)
     print(f"Open Verwerkingenlog benchmark ({suite.mode.name}, seed {args.seed}) on {suite.results['machine']}")
     t0 = time.perf_counter()
     if args.backend in ("all", "postgresql"):
