@@ -76,7 +76,7 @@ def remotes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Remote, 
                 asyncio.run(_portal_client(url))
                 process = RegisterProcess(url, logs)
                 started.append(process)
-                process.start()
+                process.start(timeout=60)  # a loaded CI machine starts Python processes slowly
                 out.append(Remote(naam, process, clients["alles"]))
             yield out[0], out[1]
         finally:
