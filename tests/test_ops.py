@@ -161,7 +161,11 @@ def test_bsns_and_tokens_are_redacted_from_every_part_of_a_record(api: Api, capt
 
 
 def test_uvicorns_colour_codes_stay_out_of_json_lines(captured: io.StringIO) -> None:
-    logging.getLogger("uvicorn.error").info("Started %s", "x", extra={"color_message": "Started \x1b[36m%s\x1b[0m"})
+    # uvicorn passes `color_message` as an extra (a logger of our own here: in-process uvicorn servers of other
+    # tests stop uvicorn's loggers from propagating)
+    logging.getLogger("verwerkingenlog.test").info(
+        "Started %s", "x", extra={"color_message": "Started \x1b[36m%s\x1b[0m"}
+    )
     (entry,) = [json.loads(line) for line in captured.getvalue().splitlines() if "Started" in line]
     assert entry["message"] == "Started x" and "color_message" not in entry
 
