@@ -64,19 +64,31 @@ def reject_unknown(c: Collector, q: QueryParams, known: Iterable[str]) -> None:
     allowed = set(known)
     for name in dict.fromkeys(k for k, _ in q.multi_items()):
         if name not in allowed:
-            c.add(name, "unknown_parameter", f"Unknown query parameter. Allowed: {', '.join(sorted(allowed))}.")
+            # invalidParams[].name must not be empty (FieldValidationError, minLength 1): `?=x` has no name.
+            reported = name or "(empty parameter name)"
+            c.add(reported, "unknown_parameter", f"Unknown query parameter. Allowed: {', '.join(sorted(allowed))}.")
+
+
+# The largest row offset a database can address (signed 64 bits). A page beyond it is beyond the last page
+# whatever the count (R-PAG-3), and passing it on would make the database fail (a 500).
+_MAX_OFFSET = 2**63 - 1
 
 
 def page_of(c: Collector, q: QueryParams) -> Page:
     """R-PAG-1/3: page ≥ 1, 1 ≤ pageSize ≤ 1000."""
     number = c.value("page", _single(c, q, "page"), lambda v: _int_in(v, 1, None))
     size = c.value("pageSize", _single(c, q, "pageSize"), lambda v: _int_in(v, 1, MAX_PAGE_SIZE))
-    return Page(number or 1, size or Page().size)
+    page = Page(number or 1, size or Page().size)
+    if page.offset + page.size > _MAX_OFFSET:
+        c.add("page", "invalid", f"Page {page.number} does not exist.")
+    return page
 
 
 def _int_in(raw: str, low: int, high: int | None) -> int:
     if not (raw.isascii() and raw.isdigit()):
         raise InvalidValue("invalid", "Must be a whole number.")
+    if len(raw.lstrip("0")) > 30:  # int() refuses over 4300 digits (a 500); no valid value has 31 digits
+        raise InvalidValue("invalid", "Must be a whole number of at most 30 digits.")
     n = int(raw)
     if n < low or (high is not None and n > high):
         raise InvalidValue("invalid", f"Must be between {low} and {high}." if high else f"Must be at least {low}.")
