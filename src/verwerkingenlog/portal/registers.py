@@ -17,7 +17,7 @@ from typing import Any
 
 from verwerkingenlog.client import _http as ops
 from verwerkingenlog.client.aio import AsyncClient
-from verwerkingenlog.client.errors import VerwerkingenlogError
+from verwerkingenlog.client.errors import InvalidRequest, VerwerkingenlogError
 
 log = logging.getLogger("verwerkingenlog.portal")
 
@@ -149,12 +149,27 @@ class Lookup:
     unreachable: list[str] = field(default_factory=list)
 
 
+def _refuses_expand(error: InvalidRequest) -> bool:
+    return any(p.name == "expand" for p in error.invalid_params)
+
+
 async def _one(bron: Bron, bsn: str, begin: date, eind: date, headers: Mapping[str, str]) -> list[Entry]:
+    """All pages of one register. `expand=verwerkingsactiviteit` is this register's extension (docs/var.md):
+    a register of another make that refuses it is asked again without, and its entries go unexplained."""
     out: list[Entry] = []
+    expand = True
     for page in range(1, MAX_PAGES + 1):
         call = ops.inzage_list(bsn, "BSN", "persoon", begin, eind, None, page, PAGE_SIZE, dict(headers))
-        call.params.append(("expand", "verwerkingsactiviteit"))
-        data = (await bron.client.send(call)).json()
+        if expand:
+            call.params.append(("expand", "verwerkingsactiviteit"))
+        try:
+            data = (await bron.client.send(call)).json()
+        except InvalidRequest as exc:
+            if not (expand and page == 1 and _refuses_expand(exc)):
+                raise
+            expand = False
+            call = ops.inzage_list(bsn, "BSN", "persoon", begin, eind, None, page, PAGE_SIZE, dict(headers))
+            data = (await bron.client.send(call)).json()
         out += [entry_from_json(bron.naam, r) for r in data.get("results") or ()]
         if not data.get("next"):
             break
