@@ -10,29 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from verwerkingenlog.domain.model import ACTIE_FIELDS
+
 T = TypeVar("T")
 
-# (JSON name, attribute) of every client-settable scalar of a verwerkingsactie, in spec order (§3.2).
-ACTIE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("actieNaam", "actie_naam"),
-    ("handelingNaam", "handeling_naam"),
-    ("verwerkingNaam", "verwerking_naam"),
-    ("verwerkingId", "verwerking_id"),
-    ("verwerkingsactiviteitId", "verwerkingsactiviteit_id"),
-    ("verwerkingsactiviteitUrl", "verwerkingsactiviteit_url"),
-    ("vertrouwelijkheid", "vertrouwelijkheid"),
-    ("bewaartermijn", "bewaartermijn"),
-    ("uitvoerder", "uitvoerder"),
-    ("systeem", "systeem"),
-    ("gebruiker", "gebruiker"),
-    ("gegevensbron", "gegevensbron"),
-    ("soortAfnemerId", "soort_afnemer_id"),
-    ("afnemerId", "afnemer_id"),
-    ("verwerkingsactiviteitIdAfnemer", "verwerkingsactiviteit_id_afnemer"),
-    ("verwerkingsactiviteitUrlAfnemer", "verwerkingsactiviteit_url_afnemer"),
-    ("verwerkingIdAfnemer", "verwerking_id_afnemer"),
-    ("tijdstip", "tijdstip"),
-)
+# The field table is shared with the register: `domain.model` is pure standard-library Python, so importing
+# it keeps the client free of server dependencies (tests/test_client_standalone.py).
 JSON_NAME = dict((attr, name) for name, attr in ACTIE_FIELDS)
 
 
