@@ -117,10 +117,10 @@ class Logboek:
             by_seq = await reader.by_seq(conn, seqs)
             versions = [by_seq[s] for s in seqs if s in by_seq]
             regels = await self.store.regels(conn, (v.lineage_id for v in versions))
-        self.register._check_page(page, count)
+        self.register.check_page(page, count)
         full = Vertrouwelijkheid.OPGEHEVEN in criteria.vertrouwelijkheid and scopes.READ_CONFIDENTIAL in caller.scopes
         items = [Regel(v, regels.get(v.lineage_id), _shown(v, criteria, full)) for v in versions]
-        await self.register._log_read(caller, consumer, [o for i in items for o in i.objecten])
+        await self.register.log_read(caller, consumer, [o for i in items for o in i.objecten])
         return Results(count, items)
 
 

@@ -204,7 +204,7 @@ class Register:
         if current is None or current.vervallen:
             raise NotFound("No action with this actieId exists.")
         scopes.check_read(caller.scopes, current.gegevens.vertrouwelijkheid)
-        await self._log_read(caller, consumer, current.objecten)
+        await self.log_read(caller, consumer, current.objecten)
         return current
 
     async def history(self, caller: Caller, actie_id: str, consumer: ConsumerHeaders) -> list[Versie]:
@@ -215,7 +215,7 @@ class Register:
             versions = [] if lineage is None else await self.reader.history(conn, lineage)
         if not versions:
             raise NotFound("No action with this actieId exists.")
-        await self._log_read(caller, consumer, versions[-1].objecten)
+        await self.log_read(caller, consumer, versions[-1].objecten)
         return versions
 
     async def search_acties(
@@ -225,8 +225,8 @@ class Register:
         scopes.check_list(caller.scopes, f.vertrouwelijkheid)
         async with self.db.reading() as conn:
             count, items = await self.reader.search_acties(conn, f, page.size, page.offset)
-        self._check_page(page, count)
-        await self._log_read(caller, consumer, [_queried(f)])
+        self.check_page(page, count)
+        await self.log_read(caller, consumer, [_queried(f)])
         return Results(count, items)
 
     # -- Inzage --------------------------------------------------------------------------
@@ -238,8 +238,8 @@ class Register:
         f = replace(f, vertrouwelijkheid=scopes.inzage_visible(caller.scopes))
         async with self.db.reading() as conn:
             count, items = await self.reader.search_objecten(conn, f, page.size, page.offset)
-        self._check_page(page, count)
-        await self._log_read(caller, consumer, [_queried(f)])
+        self.check_page(page, count)
+        await self.log_read(caller, consumer, [_queried(f)])
         return Results(count, items)
 
     async def read_object(
@@ -252,18 +252,18 @@ class Register:
         found = [(o, v) for o, v in found if v.gegevens.vertrouwelijkheid in visible]
         if not found:
             raise NotFound("No verwerkt object with this id is visible.")
-        await self._log_read(caller, consumer, [found[0][0]])
+        await self.log_read(caller, consumer, [found[0][0]])
         return found[0]
 
     # -- helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _check_page(page: Page, count: int) -> None:
+    def check_page(page: Page, count: int) -> None:
         problem = page_beyond_end(page, count)
         if problem is not None:
             raise ValidationFailed([problem])
 
-    async def _log_read(
+    async def log_read(
         self, caller: Caller, consumer: ConsumerHeaders, objecten: Sequence[VerwerktObject | NieuwObject]
     ) -> None:
         """R-SELF-1/2: append the register's own action before data is returned; failure → 5xx."""
