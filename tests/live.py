@@ -55,6 +55,9 @@ class RegisterProcess:
             "DATABASE_URL": self.database_url,
             "PSEUDONYMISATION_KEY": TEST_KEY,
             "MIGRATE_ON_START": "true",
+            # No background checkpoints: they would publish this process's signing key (./data) into the shared
+            # test database, next to the key the integrity tests sign with.
+            "CHECKPOINT_INTERVAL_SECONDS": "0",
         }
 
     def start(self, timeout: float = 20.0) -> RegisterProcess:

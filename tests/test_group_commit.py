@@ -25,13 +25,6 @@ from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.tables import versie
 
 
-class _Register(RegisterProcess):
-    """No background checkpoints: they would publish this process's signing key into the shared test database."""
-
-    def env(self) -> dict[str, str]:
-        return {**super().env(), "CHECKPOINT_INTERVAL_SECONDS": "0"}
-
-
 def _request(bsn: str) -> tuple[Any, Any]:
     body = bodies.parse(bodies.PostBody, httpx.Request("POST", "/", json=actie(bsn)).content)
     return bodies.gegevens_of(body), bodies.objecten_of(body)
@@ -116,7 +109,7 @@ def test_kill_9_under_load_loses_no_acknowledged_entry(
 ) -> None:
     """16 clients POST as fast as they can; kill -9 the register mid-load: every 201 is in the database."""
     token = tokens.issue(registered["alles"])
-    register = _Register(backend[1], tmp_path).start()
+    register = RegisterProcess(backend[1], tmp_path).start()
     acknowledged: list[str] = []
     lock = threading.Lock()
     stop = threading.Event()
