@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from verwerkingenlog.api import bodies, params
 from verwerkingenlog.api.auth import requires
-from verwerkingenlog.api.http import json_response, negotiated, renderer
+from verwerkingenlog.api.http import bounded_body, json_response, negotiated, renderer
 from verwerkingenlog.domain import idempotency
 from verwerkingenlog.domain.errors import DomainError, RequestTooLarge, UnsupportedMediaType, ValidationFailed
 from verwerkingenlog.domain.model import Caller
@@ -35,15 +35,7 @@ async def _body(request: Request, settings: Settings) -> bytes:
         raise UnsupportedMediaType(
             f"Send the entries as {NDJSON} (one action per line) or as an application/json array."
         )
-    limit = settings.bulk_max_body_bytes
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"The body exceeds {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await bounded_body(request, settings.bulk_max_body_bytes)
 
 
 def _entries(raw: bytes, ndjson: bool) -> list[tuple[int, bytes]]:

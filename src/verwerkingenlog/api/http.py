@@ -41,7 +41,12 @@ async def json_body(request: Request) -> bytes:
         raise UnsupportedMediaType(
             f"Send the body as {JSON}" + (f", not {ctype!r}." if ctype else " (the Content-Type header is missing).")
         )
-    limit = max_body_bytes_for(settings, getattr(request.state, "client_id", None))
+    return await bounded_body(request, max_body_bytes_for(settings, getattr(request.state, "client_id", None)))
+
+
+async def bounded_body(request: Request, limit: int) -> bytes:
+    """R-VAL-12: the raw body, refused with 413 as soon as it is known to exceed `limit` bytes
+    (by its Content-Length, or while streaming a chunked upload)."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise RequestTooLarge(f"The body is {declared} bytes; at most {limit} bytes are accepted.")

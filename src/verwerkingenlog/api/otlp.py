@@ -23,6 +23,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from starlette.responses import Response
 
 from verwerkingenlog.api.auth import requires
+from verwerkingenlog.api.http import bounded_body
 from verwerkingenlog.domain.errors import RequestTooLarge, UnsupportedMediaType, ValidationFailed
 from verwerkingenlog.domain.logboek import AttributeValue, Span, Status
 from verwerkingenlog.domain.model import Caller
@@ -154,14 +155,7 @@ def spans_from_json(body: bytes) -> list[Span]:
 
 
 async def _body(request: Request, limit: int) -> bytes:
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestTooLarge(f"The body exceeds {limit} bytes.")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await bounded_body(request, limit)
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if encoding in ("", "identity"):
         return body
