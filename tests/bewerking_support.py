@@ -18,6 +18,30 @@ UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 EXPLICIT_OFFSET = re.compile(r"(Z|[+-]\d{2}:\d{2})$")
 
 
+# Every client-settable top-level scalar of a verwerkingsactie (§3.2, R-PUT-1), written out independently of
+# the code under test.
+CLIENT_KEYS = (
+    "actieNaam",
+    "handelingNaam",
+    "verwerkingNaam",
+    "verwerkingId",
+    "verwerkingsactiviteitId",
+    "verwerkingsactiviteitUrl",
+    "vertrouwelijkheid",
+    "bewaartermijn",
+    "uitvoerder",
+    "systeem",
+    "gebruiker",
+    "gegevensbron",
+    "soortAfnemerId",
+    "afnemerId",
+    "verwerkingsactiviteitIdAfnemer",
+    "verwerkingsactiviteitUrlAfnemer",
+    "verwerkingIdAfnemer",
+    "tijdstip",
+)
+
+
 def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """§4.5 / R-HDR-1: a problem+json body of the right status and code, with the API-version header.
 

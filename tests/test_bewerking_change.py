@@ -22,29 +22,12 @@ from tests.bewerking_support import (
     invalid,
     with_confidentiality,
 )
+from tests.bewerking_support import (
+    CLIENT_KEYS as SETTABLE_KEYS,
+)
 from tests.helpers import Api, actie, editable, new_bsn, person
 
-CLIENT_KEYS = (
-    "actieNaam",
-    "handelingNaam",
-    "verwerkingNaam",
-    "verwerkingId",
-    "verwerkingsactiviteitId",
-    "verwerkingsactiviteitUrl",
-    "vertrouwelijkheid",
-    "bewaartermijn",
-    "uitvoerder",
-    "systeem",
-    "gebruiker",
-    "gegevensbron",
-    "soortAfnemerId",
-    "afnemerId",
-    "verwerkingsactiviteitIdAfnemer",
-    "verwerkingsactiviteitUrlAfnemer",
-    "verwerkingIdAfnemer",
-    "tijdstip",
-    "verwerkteObjecten",
-)
+CLIENT_KEYS = (*SETTABLE_KEYS, "verwerkteObjecten")
 
 
 def ids(r: Any) -> list[str]:

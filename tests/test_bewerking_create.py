@@ -17,6 +17,7 @@ import pytest
 
 from tests.bewerking_support import (
     API_VERSION,
+    CLIENT_KEYS,
     EXPLICIT_OFFSET,
     UUID4,
     assert_problem,
@@ -27,26 +28,6 @@ from tests.helpers import TEST_ACTIVITY, Api, actie, new_bsn, person
 
 PATH = "/api/v1/verwerkingsacties"
 
-CLIENT_KEYS = (
-    "actieNaam",
-    "handelingNaam",
-    "verwerkingNaam",
-    "verwerkingId",
-    "verwerkingsactiviteitId",
-    "verwerkingsactiviteitUrl",
-    "vertrouwelijkheid",
-    "bewaartermijn",
-    "uitvoerder",
-    "systeem",
-    "gebruiker",
-    "gegevensbron",
-    "soortAfnemerId",
-    "afnemerId",
-    "verwerkingsactiviteitIdAfnemer",
-    "verwerkingsactiviteitUrlAfnemer",
-    "verwerkingIdAfnemer",
-    "tijdstip",
-)
 RESPONSE_KEYS = {*CLIENT_KEYS, "url", "actieId", "tijdstipRegistratie", "verwerkteObjecten"}
 OBJECT_KEYS = {"url", "verwerktObjectId", "objecttype", "soortObjectId", "objectId", "betrokkenheid"}
 OBJECT_KEYS |= {"verwerkteSoortenGegevens"}
