@@ -20,7 +20,7 @@ def test_demo_loads_the_example_var_and_its_curl_commands_show_explanation_and_r
     for _ in range(2):  # idempotent: a second `make run` adds nothing
         result = CliRunner().invoke(cli, ["demo", "--no-start"], env=env)
         assert result.exit_code == 0, result.output
-    assert "Example VAR var-voorbeeld.csv: 8 activities (0 new or changed)." in result.stdout
+    assert "Example VAR var-voorbeeld.csv: 9 activities (0 new or changed)." in result.stdout
     assert "expand=verwerkingsactiviteit" in result.stdout and "/api/v1/doelbinding" in result.stdout
 
     r = api.request(

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tests.helpers import Api
 from tests.var_support import new_oin, read, versies
 from verwerkingenlog.cli import app as cli
-from verwerkingenlog.settings import DEFAULT_SELF_LOG_ACTIVITY
+from verwerkingenlog.settings import DEFAULT_SELF_LOG_ACTIVITY, Settings
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "var-voorbeeld.csv"
 HEADER = [
@@ -230,8 +230,10 @@ def test_a_file_without_the_required_columns_is_refused_whole(api: Api, tmp_path
 
 def test_the_shipped_example_imports_cleanly_and_describes_the_registers_own_reads(api: Api) -> None:
     """examples/var-voorbeeld.csv (loaded by `make run`) has no bad rows, and it contains the activity
-    the register logs its own reads under (settings.DEFAULT_SELF_LOG_ACTIVITY, §10.5)."""
+    the register logs its own reads under (settings.DEFAULT_SELF_LOG_ACTIVITY, §10.5) and the one the citizen
+    portal sends with its lookups (PORTAL_VERWERKINGSACTIVITEIT_ID)."""
     result = _import(api, EXAMPLE, "--dry-run")
     assert result.exit_code == 0, result.output
     assert "0 rejected" in result.stdout
     assert DEFAULT_SELF_LOG_ACTIVITY in EXAMPLE.read_text(encoding="utf-8")
+    assert Settings().portal_verwerkingsactiviteit_id in EXAMPLE.read_text(encoding="utf-8")
