@@ -38,6 +38,8 @@ $(API_LINT_STAMP): tools/api-lint/package.json tools/api-lint/package-lock.json
 browser-deps: $(BROWSER_STAMP)
 
 $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests (needs root)…"; \
+	  apt-get update -qq && apt-get install -y -qq chromium; }
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	touch $(BROWSER_STAMP)
 
