@@ -133,10 +133,7 @@ async def verwerkingsactie_update(
     request: Request, actieId: str, caller: Caller = Depends(requires("update"))
 ) -> Response:
     """§6.4 (F8316, F3835): a complete body replaces the action in a new version."""
-    c = params.Collector()
-    params.reject_unknown(c, request.query_params, ())
-    actie_id = params.path_uuid(c, "actieId", actieId)
-    c.raise_if_any()
+    actie_id = params.path_id(request.query_params, "actieId", actieId)
     body = bodies.parse(bodies.PutBody, await json_body(request))
     new = await _register(request).correct(caller, actie_id, bodies.gegevens_of(body), bodies.objecten_of(body))
     return json_response(renderer(request).actie(new))
@@ -147,9 +144,6 @@ async def verwerkingsactie_delete(
     request: Request, actieId: str, caller: Caller = Depends(requires("delete"))
 ) -> Response:
     """§6.6 (F9906, F2265): logical delete."""
-    c = params.Collector()
-    params.reject_unknown(c, request.query_params, ())
-    actie_id = params.path_uuid(c, "actieId", actieId)
-    c.raise_if_any()
+    actie_id = params.path_id(request.query_params, "actieId", actieId)
     await _register(request).delete(caller, actie_id)
     return Response(status_code=204)

@@ -167,5 +167,15 @@ def consumer_headers(c: Collector, headers: Headers, required: Iterable[str] = (
     )
 
 
+def path_id(query: QueryParams, name: str, raw: str) -> str:
+    """The one input of an operation that takes only a path id: no query parameters (R-VAL-11) and a
+    well-formed UUID (R-VAL-1), both checked and reported together."""
+    c = Collector()
+    reject_unknown(c, query, ())
+    value = path_uuid(c, name, raw)
+    c.raise_if_any()
+    return value
+
+
 def path_uuid(c: Collector, name: str, raw: str) -> str:
     return c.value(name, raw, values.uuid_value) or ""

@@ -257,10 +257,7 @@ async def verwerkingsactiviteit_update(
     request: Request, id: str, caller: Caller = Depends(_allowed(scopes.check_var_write))
 ) -> Response:
     """Replace an activity's content in a new version (nothing is appended when nothing changes)."""
-    c = params.Collector()
-    params.reject_unknown(c, request.query_params, ())
-    activiteit_id = params.path_uuid(c, "id", id)
-    c.raise_if_any()
+    activiteit_id = params.path_id(request.query_params, "id", id)
     body_id, gegevens = rules.parse_activiteit(await _document(request))
     if body_id is not None and body_id != activiteit_id:
         raise ValidationFailed.one("id", "invalid", "The id in the body differs from the id in the path.")
@@ -273,10 +270,7 @@ async def verwerkingsactiviteit_retire(
     request: Request, id: str, caller: Caller = Depends(_allowed(scopes.check_var_write))
 ) -> Response:
     """Retire (intrekken) an activity: a new version marks it retired; its history stays."""
-    c = params.Collector()
-    params.reject_unknown(c, request.query_params, ())
-    activiteit_id = params.path_uuid(c, "id", id)
-    c.raise_if_any()
+    activiteit_id = params.path_id(request.query_params, "id", id)
     await _service(request).retire(caller, activiteit_id)
     return Response(status_code=204)
 
@@ -286,10 +280,7 @@ async def verwerkingsactiviteit_versies(
     request: Request, id: str, caller: Caller = Depends(_allowed(scopes.check_var_history))
 ) -> Response:
     """Every version of an activity, oldest first, retirements included."""
-    c = params.Collector()
-    params.reject_unknown(c, request.query_params, ())
-    activiteit_id = params.path_uuid(c, "id", id)
-    c.raise_if_any()
+    activiteit_id = params.path_id(request.query_params, "id", id)
     versions = await _service(request).history(caller, activiteit_id)
     return json_response({"count": len(versions), "results": [render_versie(v) for v in versions]})
 
