@@ -1,0 +1,22 @@
+"""logboekregel as Merkle leaves and purgeable (issue 8)
+
+Placeholder reserved so that parallel work keeps one Alembic head; filled in by its issue's change.
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from __future__ import annotations
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
