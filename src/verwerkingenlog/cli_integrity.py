@@ -6,6 +6,7 @@ Thin like the rest of the CLI: each command parses its options and calls the sam
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.values import moment_value, render_registratie
 from verwerkingenlog.integrity.checkpoint import NoteError, VerifierKey
 from verwerkingenlog.integrity.witness import parse_witness_file
+from verwerkingenlog.services.audit import VerifyResults
 from verwerkingenlog.services.integrity import InconsistentLog, Integrity
 from verwerkingenlog.services.purge import Purger, PurgeReport
 from verwerkingenlog.services.verify import Verifier, VerifyReport
@@ -182,7 +184,14 @@ def verify(
         with Progress(*columns, console=err, transient=True, disable=as_json) as bar:
             task = bar.add_task("verify", total=None)
             verifier = Verifier(db, register.reader, VarStore())
-            return await verifier.run(trusted, notes, lambda done, total: bar.update(task, completed=done, total=total))
+            # Stored (services.audit), so that the admin page shows the last result (docs/admin.md).
+            return await VerifyResults(db).run(
+                verifier,
+                trusted,
+                notes,
+                f"cli:{getpass.getuser()}",
+                lambda done, total: bar.update(task, completed=done, total=total),
+            )
 
     report = _with_integrity(work)
     if as_json:

@@ -239,6 +239,40 @@ class Settings(BaseSettings):
         20, ge=1, description="Login and export requests allowed per client IP per minute (then 429)."
     )
 
+    admin_oidc_issuer: str | None = Field(
+        None,
+        description="Issuer URL of the employees' OpenID provider (discovery is used). The admin pages under "
+        "/beheer exist only when this is set (docs/admin.md).",
+        examples=["https://login.gemeente.nl/realms/medewerkers"],
+    )
+    admin_oidc_client_id: str | None = Field(
+        None, description="The admin pages' client id at the OpenID provider.", examples=["verwerkingenlog-beheer"]
+    )
+    admin_oidc_client_secret: str | None = Field(
+        None, description="The admin pages' client secret there.", examples=["(from the provider)"]
+    )
+    admin_oidc_scope: str = Field("openid profile", description="Scopes asked of the employees' OpenID provider.")
+    admin_oidc_roles_claim: str = Field(
+        "groups",
+        description="Claim of the ID token or userinfo holding the employee's groups or roles (a string or a list); "
+        "a dotted path reaches into objects, e.g. `realm_access.roles`.",
+        examples=["realm_access.roles"],
+    )
+    admin_role_map: dict[str, str] = Field(
+        default_factory=lambda: {"verwerkingenlog-beheerder": "beheerder", "verwerkingenlog-fg": "fg"},
+        description="JSON: claim value → admin role. `beheerder` may do everything; `fg` (the privacy officer) "
+        "reads the doelbinding report, the checkpoint status and the audit trail. Other values give no access.",
+    )
+    admin_session_secret: str | None = Field(
+        None,
+        description="Secret (at least 32 characters) that signs the admin session cookie. "
+        "Default: a random secret per start (sessions end at restart; set it when running several workers).",
+        examples=["$(openssl rand -base64 48)"],
+    )
+    admin_cookie_secure: bool = Field(
+        True, description="Send the admin session cookie only over HTTPS (browsers treat localhost as secure)."
+    )
+
     @cached_property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)

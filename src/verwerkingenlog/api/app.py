@@ -167,6 +167,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from verwerkingenlog.portal.web import PREFIX, create_portal
 
         app.mount(PREFIX, create_portal(settings, app))
+    # The employees' admin pages (docs/admin.md); only a page saying they are off unless ADMIN_OIDC_ISSUER is set.
+    from verwerkingenlog.admin.web import PREFIX as ADMIN_PREFIX
+    from verwerkingenlog.admin.web import create_admin
+
+    app.mount(ADMIN_PREFIX, create_admin(settings, app))
     mount_logboek(app)
     app.include_router(ops.router)
     return app

@@ -7,7 +7,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 
 from verwerkingenlog.domain.scopes import KNOWN_SCOPES
 from verwerkingenlog.store.db import Database
@@ -69,3 +69,13 @@ class Clients:
         async with self.db.writing() as conn:
             result = await conn.execute(delete(client).where(client.c.client_id == client_id))
         return bool(result.rowcount)
+
+    async def rotate(self, client_id: str) -> Client | None:
+        """A new secret for a registered client (None when there is no such client). Tokens signed with the
+        old secret stop working at once: every request looks the client's secret up (services.tokens)."""
+        secret = secrets.token_urlsafe(32)
+        async with self.db.writing() as conn:
+            result = await conn.execute(update(client).where(client.c.client_id == client_id).values(secret=secret))
+        if not result.rowcount:
+            return None
+        return await self.get(client_id)

@@ -213,3 +213,38 @@ purged_leaf = Table(
     Column("purge_id", SeqType, ForeignKey("purge.id"), nullable=False),
     Index("ix_purged_leaf_purge", "purge_id"),
 )
+
+# Admin pages (docs/admin.md, migration 0007). Both insert-only: the audit trail of every admin action (who, from
+# the employee's ID token; when; what; on what; the outcome; never a secret or a BSN), and the result of every
+# `verify` run (CLI or the admin page's button), the last of which the integrity page shows.
+admin_audit = Table(
+    "admin_audit",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("name", String(255)),
+    Column("roles", String(255), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(255)),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text),
+    Index("ix_admin_audit_at", "at_us"),
+)
+
+verify_result = Table(
+    "verify_result",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("started_us", BigInteger, nullable=False),
+    Column("finished_us", BigInteger, nullable=False),
+    Column("run_by", String(255), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("checkpoints", Integer, nullable=False),
+    Column("witness_checkpoints", Integer, nullable=False),
+    Column("findings", Integer, nullable=False),
+    Column("purged", Integer, nullable=False),
+    # The first findings as JSON (leaf, kind, volgnummer, entry = actieId, finding, detail): no personal data.
+    Column("report", Text, nullable=False),
+)

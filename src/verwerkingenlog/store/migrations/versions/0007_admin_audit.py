@@ -1,6 +1,6 @@
-"""admin pages: audit entries and the stored last verify result (issue 9)
+"""admin pages: audit entries and the stored last verify result (issue 9, docs/admin.md)
 
-Placeholder reserved so that parallel work keeps one Alembic head; filled in by its issue's change.
+Both tables are insert-only like the log tables (R-VER-5): the database refuses UPDATE, DELETE and TRUNCATE.
 
 Revision ID: 0007
 Revises: 0006
@@ -8,15 +8,68 @@ Revises: 0006
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+SeqType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+TABLES = ("admin_audit", "verify_result")
+
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "admin_audit",
+        sa.Column("id", SeqType, primary_key=True, autoincrement=True),
+        sa.Column("at_us", sa.BigInteger(), nullable=False),
+        sa.Column("subject", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=True),
+        sa.Column("roles", sa.String(length=255), nullable=False),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("target", sa.String(length=255), nullable=True),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=True),
+    )
+    op.create_index("ix_admin_audit_at", "admin_audit", ["at_us"])
+    op.create_table(
+        "verify_result",
+        sa.Column("id", SeqType, primary_key=True, autoincrement=True),
+        sa.Column("started_us", sa.BigInteger(), nullable=False),
+        sa.Column("finished_us", sa.BigInteger(), nullable=False),
+        sa.Column("run_by", sa.String(length=255), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("tree_size", sa.BigInteger(), nullable=False),
+        sa.Column("checkpoints", sa.Integer(), nullable=False),
+        sa.Column("witness_checkpoints", sa.Integer(), nullable=False),
+        sa.Column("findings", sa.Integer(), nullable=False),
+        sa.Column("purged", sa.Integer(), nullable=False),
+        sa.Column("report", sa.Text(), nullable=False),
+    )
+    # Insert-only (the function verwerkingenlog_append_only() is migration 0002's).
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for table in TABLES:
+        if postgres:
+            op.execute(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                "FOR EACH STATEMENT EXECUTE FUNCTION verwerkingenlog_append_only()"
+            )
+        else:
+            for event in ("UPDATE", "DELETE"):
+                op.execute(
+                    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: {event} on {table} is not allowed; "
+                    "the log is append-only'); END"
+                )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("verify_result")
+    op.drop_index("ix_admin_audit_at", table_name="admin_audit")
+    op.drop_table("admin_audit")
