@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     )
     jwt_max_age_seconds: int = Field(3600, description="Tokens whose `iat` is older than this are refused.")
     jwt_leeway_seconds: int = Field(60, description="Clock skew tolerated on `iat` and `exp`.")
+    client_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How long a server process keeps a client registration and a verified token in memory "
+        "instead of reading them per request (docs/performance.md). Changes made through the register (CLI, admin "
+        "pages) take effect at once: on PostgreSQL every process hears them (LISTEN/NOTIFY) and caches nothing "
+        "while it cannot; on SQLite a change by another process, and on both a change made by hand in SQL, is "
+        "seen within this time. 0 switches the cache off.",
+    )
     max_body_bytes: int = Field(1_048_576, description="Request bodies larger than this get 413.")
     otlp_max_body_bytes: int = Field(
         8_388_608,

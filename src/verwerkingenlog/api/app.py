@@ -22,6 +22,7 @@ from verwerkingenlog.api.security import RateLimiter, SecurityHeadersMiddleware
 from verwerkingenlog.domain.errors import DomainError
 from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.observability import configure_logging
+from verwerkingenlog.services.client_cache import start_client_cache
 from verwerkingenlog.services.clients import Clients
 from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.register import Register
@@ -98,7 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.register = build_register(settings, db)
         app.state.var = VarService(db)
         app.state.logboek = logboek_service(app.state.register, app.state.var)
-        app.state.verifier = TokenVerifier(clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds)
+        client_listener = await start_client_cache(db.url, db.is_sqlite, settings.client_cache_seconds)
+        app.state.verifier = TokenVerifier(
+            clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds, settings.client_cache_seconds
+        )
         app.state.integrity = build_integrity(settings, db)
         app.state.register.committer.on_batch = app.state.metrics.batch_size.observe  # group-commit batch sizes
         await start_otlp_grpc(app, settings)
@@ -115,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await checkpoints
             await app.state.register.committer.close()
+            if client_listener is not None:
+                await client_listener.stop()
             await stop_otlp_grpc(app)
             await db.dispose()
             if app.state.tracer_provider is not None:
