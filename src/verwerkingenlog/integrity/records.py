@@ -19,10 +19,12 @@ Pure: imports the domain only, so that the standalone verifier can rebuild recor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from verwerkingenlog.domain.logboek import Logboekregel
 from verwerkingenlog.domain.model import Versie, VerwerktObject
 from verwerkingenlog.domain.values import render_registratie
 from verwerkingenlog.domain.var import ActiviteitVersie
@@ -34,10 +36,15 @@ __all__ = [
     "KINDS",
     "KIND_ACTIE",
     "KIND_ACTIVITEIT",
+    "KIND_LOGBOEKREGEL",
     "KIND_PURGE",
+    "LOGBOEKREGEL_RECORD_FIELDS",
+    "LogboekregelEntry",
     "PurgeEntry",
     "actie_record",
     "activiteit_record",
+    "attribute_value",
+    "logboekregel_record",
     "purge_record",
 ]
 
@@ -47,7 +54,8 @@ FORMAT: Final = 1
 KIND_ACTIE: Final = "verwerkingsactie"
 KIND_ACTIVITEIT: Final = "verwerkingsactiviteit"
 KIND_PURGE: Final = "purge"
-KINDS: Final = (KIND_ACTIE, KIND_ACTIVITEIT, KIND_PURGE)
+KIND_LOGBOEKREGEL: Final = "logboekregel"
+KINDS: Final = (KIND_ACTIE, KIND_ACTIVITEIT, KIND_PURGE, KIND_LOGBOEKREGEL)
 """The ``type`` of a record, also the ``kind`` of its leaf in the store."""
 
 # (JSON name, attribute of `Actiegegevens`), format 1: the API's fields of a verwerkingsactie (§3.2).
@@ -194,3 +202,76 @@ def purge_record(p: PurgeEntry) -> dict[str, Any]:
         "objecten": p.objecten,
         "leaves": sorted(p.leaves),
     }
+
+
+# (JSON name, attribute of `Logboekregel`), format 1: what a Logius log line keeps beside its action
+# (docs/logboek.md). The times (`start_ns`, `end_ns`) and the maps are rendered below, not copied.
+LOGBOEKREGEL_RECORD_FIELDS: Final[tuple[tuple[str, str], ...]] = (
+    ("traceId", "trace_id"),
+    ("spanId", "span_id"),
+    ("parentSpanId", "parent_span_id"),
+    ("status", "status"),
+    ("statusMessage", "status_message"),
+    ("processor", "processor"),
+)
+_MAX_EXACT: Final = 2**53 - 1
+
+
+def attribute_value(value: Any) -> Any:
+    """An OpenTelemetry attribute value as a JSON value JCS represents exactly (docs/integrity.md §2).
+
+    Strings, booleans, null, lists and maps stay as they are (recursively); integers beyond ±(2^53 − 1)
+    (OTLP ints are 64-bit) become their decimal text; finite doubles stay numbers (JCS renders them in the
+    ECMAScript shortest form); NaN and ±infinity become ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
+    """
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int):
+        return value if -_MAX_EXACT <= value <= _MAX_EXACT else str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): attribute_value(v) for k, v in value.items()}
+    if isinstance(value, Sequence):
+        return [attribute_value(v) for v in value]
+    raise ValueError(f"not an attribute value: {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class LogboekregelEntry:
+    """A stored logboekregel row: its own sequence number, the action's lineage, the client that sent the span
+    and the kept Logius fields."""
+
+    seq: int
+    lineage_id: str
+    client_id: str | None
+    regel: Logboekregel
+
+
+def logboekregel_record(e: LogboekregelEntry) -> dict[str, Any]:
+    """The record of the Logius fields an OTLP span keeps beside its verwerkingsactie (docs/logboek.md): a leaf of
+    its own, appended with the action's first version, so that `verify` covers status, times, span ids,
+    processor, resource and attributes (``exception.*`` included) too.
+
+    ``volgnummer`` is the row's own sequence number, ``lineageId`` the action's (its first version's actieId);
+    the nanosecond times are decimal strings (beyond 2^53), the maps go through `attribute_value`.
+    """
+    r = e.regel
+    record: dict[str, Any] = {
+        "type": KIND_LOGBOEKREGEL,
+        "formaat": FORMAT,
+        "volgnummer": e.seq,
+        "lineageId": e.lineage_id,
+        "clientId": e.client_id,
+    }
+    for json_name, attr in LOGBOEKREGEL_RECORD_FIELDS:
+        record[json_name] = _text(getattr(r, attr))
+    record["startTimeUnixNano"] = str(r.start_ns)
+    record["endTimeUnixNano"] = str(r.end_ns)
+    record["resource"] = attribute_value(r.resource)
+    record["attributes"] = attribute_value(r.attributes)
+    return record
