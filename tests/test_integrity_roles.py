@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import PG_ADMIN_URL, _postgres_database, make_settings
 from tests.helpers import actie, new_bsn
+from tests.logboek_support import dpl, pb_request, pb_response, pb_span
 from verwerkingenlog.api.app import create_app
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.clients import Clients
@@ -35,6 +36,7 @@ LOG_TABLES = {
     "signing_key": "vkey",
     "purge": "criterium",
     "purged_leaf": "leaf_index",
+    "logboekregel": "status",
 }
 
 
@@ -107,11 +109,16 @@ def test_application_role_can_only_append(roles: tuple[str, str, str], tmp_path:
     with TestClient(create_app(settings)) as tc:
         body = actie(new_bsn(), tijdstip="2000-01-01T00:00:00+00:00", bewaartermijn="P1D")
         assert tc.post("/api/v1/verwerkingsacties", json=body, headers=headers).status_code == 201
+        # An expired OTLP entry: its logboekregel row goes with its version (function of migration 0008).
+        span = pb_span(start_ns=946_684_800_000_000_000, **dpl(new_bsn(), verwerkingenlog__bewaartermijn="P1D"))
+        otlp = {**headers, "Content-Type": "application/x-protobuf"}
+        sent = tc.post("/v1/traces", content=pb_request(span), headers=otlp)
+        assert sent.status_code == 200 and pb_response(sent.content).partial_success.rejected_spans == 0
         kept = tc.post("/api/v1/verwerkingsacties", json=actie(new_bsn()), headers=headers).json()
         state: Any = tc.app.state  # type: ignore[attr-defined]
         assert tc.portal.call(state.integrity.sign_checkpoint) is not None  # type: ignore[union-attr]
         purged = tc.portal.call(Purger(state.db, state.register.writer).run)  # type: ignore[union-attr]
-        assert purged.versies == 1 and len(purged.entries) == 1
+        assert (purged.versies, purged.logboekregels, len(purged.entries)) == (2, 1, 1)
 
         async def verify() -> Any:
             keys = await state.integrity.trusted_keys()

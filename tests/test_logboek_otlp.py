@@ -234,7 +234,10 @@ def test_every_otlp_entry_is_a_leaf_of_the_merkle_log_and_verifies(fresh: integr
     r = fresh.api.request("POST", "/v1/traces", "normaal", headers=PROTOBUF, content=pb_request(*spans))
     assert pb_response(r.content).partial_success.rejected_spans == 0
     after = fresh.checkpoint(True)
-    assert after.tree_size == before.tree_size + 3
+    # Each entry is two leaves: its version, then its logboekregel (the kept Logius fields, docs/logboek.md).
+    assert after.tree_size == before.tree_size + 6
+    kinds = fresh.rows(f"SELECT kind FROM merkle_node WHERE level = 0 AND idx >= {before.tree_size} ORDER BY idx")
+    assert [k for (k,) in kinds] == ["verwerkingsactie"] * 3 + ["logboekregel"] * 3
     state = fresh.app.state
 
     async def verify() -> Any:

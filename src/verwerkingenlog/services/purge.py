@@ -9,7 +9,8 @@ the term (F4415) thus keeps the lineage: only the current version counts.
 Each batch of lineages is one transaction and one purge entry: the purge is recorded with the leaves whose
 content it removes (no personal data: counts, criterion, leaf indexes), the rows are deleted, and the purge's
 record is appended as a leaf of its own. The leaf hashes of the removed versions stay in the tree, so every
-checkpoint and every other proof still verifies.
+checkpoint and every other proof still verifies. A lineage that came in through OTLP also loses its logboekregel
+row (the Logius fields, a leaf of its own): its leaf is listed with the versions' leaves.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from datetime import datetime
 from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.retention import expires_at
 from verwerkingenlog.domain.values import duration_value, moment_value, to_epoch_us
-from verwerkingenlog.integrity.records import KIND_ACTIE, KIND_PURGE, PurgeEntry, purge_record
+from verwerkingenlog.integrity.records import KIND_ACTIE, KIND_LOGBOEKREGEL, KIND_PURGE, PurgeEntry, purge_record
 from verwerkingenlog.services.register import wall_clock_us
 from verwerkingenlog.store import integrity as leaves_store
+from verwerkingenlog.store import logboek as logboek_store
 from verwerkingenlog.store import retention as store
 from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.integrity import Leaf
@@ -65,6 +67,7 @@ class PurgeReport:
     lineages: list[Verlopen] = field(default_factory=list)
     versies: int = 0
     objecten: int = 0
+    logboekregels: int = 0
     entries: list[tuple[PurgeEntry, int]] = field(default_factory=list)  # (purge, its own leaf index)
 
     @property
@@ -107,6 +110,7 @@ class Purger:
             versions = await store.lineage_versions(conn, lineage_ids)
             seqs = [seq for lineage in lineage_ids for seq in versions.get(lineage, [])]
             report.objecten += await store.object_count(conn, seqs)
+            report.logboekregels += len(await logboek_store.seqs_of_lineages(conn, lineage_ids))
         self._count(report, lineage_ids, terms, versions)
 
     async def _purge(self, report: PurgeReport, lineage_ids: list[str]) -> None:
@@ -124,6 +128,8 @@ class Purger:
             if not seqs:
                 return
             leaves = await leaves_store.leaves_of(conn, KIND_ACTIE, seqs)
+            regels = await logboek_store.seqs_of_lineages(conn, still)
+            regel_leaves = await leaves_store.leaves_of(conn, KIND_LOGBOEKREGEL, regels)
             objecten = await store.object_count(conn, seqs)
             await leaves_store.lock_log(conn)
             entry = await leaves_store.add_purge(
@@ -132,11 +138,13 @@ class Purger:
                 report.peilmoment_us,
                 CRITERIUM,
                 (len(still), len(seqs), objecten),
-                sorted(leaves.values()),
+                sorted([*leaves.values(), *regel_leaves.values()]),
             )
             await store.remove_versions(conn, seqs)
+            await store.remove_logboekregels(conn, regels)
             (own,) = await leaves_store.append_leaves(conn, [Leaf(KIND_PURGE, entry.id, purge_record(entry))])
         report.objecten += objecten
+        report.logboekregels += len(regels)
         report.entries.append((entry, own))
         self._count(report, still, terms, versions)
         log.info("purge #%d removed %d versions of %d lineages (leaf %d)", entry.id, len(seqs), len(still), own)

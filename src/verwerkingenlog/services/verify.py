@@ -10,7 +10,8 @@ One pass over the tree in leaf order (docs/integrity.md §9), in batches:
    equal the recomputed one (proofs are served from them);
 3. at the size of every stored checkpoint and of every checkpoint in a witness copy, the recomputed root must
    equal the signed root, and the signature must verify with the trusted keys;
-4. afterwards every stored version must have a leaf: a row without one was *inserted* behind the register's back.
+4. afterwards every stored version (and every logboekregel row) must have a leaf: a row without one was
+   *inserted* behind the register's back.
 
 A row is read before the leaves that cover it are looked up, so concurrent writes (which commit row and leaf
 together) and purges (which record before they delete) never show up as findings.
@@ -32,13 +33,16 @@ from verwerkingenlog.integrity.merkle import EMPTY_ROOT, HASH_SIZE, CompactRange
 from verwerkingenlog.integrity.records import (
     KIND_ACTIE,
     KIND_ACTIVITEIT,
+    KIND_LOGBOEKREGEL,
     KIND_PURGE,
     actie_record,
     activiteit_record,
+    logboekregel_record,
     purge_record,
 )
 from verwerkingenlog.integrity.verify import verify_checkpoint
 from verwerkingenlog.store import integrity as store
+from verwerkingenlog.store import logboek
 from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.read import LogReader
 from verwerkingenlog.store.tables import merkle_node
@@ -109,6 +113,8 @@ def _entry_name(kind: str, ref: int, row: Any) -> str:
         return str(row.actie_id) if row is not None else f"volgnummer {ref}"
     if kind == KIND_ACTIVITEIT:
         return f"{row.id} v{row.versie}" if row is not None else f"VAR volgnummer {ref}"
+    if kind == KIND_LOGBOEKREGEL:
+        return logboek.entry_name(row.lineage_id, row.regel.span_id) if row is not None else f"logboekregel {ref}"
     return f"purge #{ref}"
 
 
@@ -238,6 +244,8 @@ class Verifier:
             out[(KIND_ACTIVITEIT, seq)] = a
         for pid, p in (await store.purges(conn, refs.get(KIND_PURGE, []))).items():
             out[(KIND_PURGE, pid)] = p
+        for seq, e in (await logboek.entries_by_seq(conn, refs.get(KIND_LOGBOEKREGEL, []))).items():
+            out[(KIND_LOGBOEKREGEL, seq)] = e
         return out
 
     @staticmethod
@@ -265,6 +273,8 @@ class Verifier:
             record = actie_record(row)
         elif leaf.kind == KIND_ACTIVITEIT:
             record = activiteit_record(row)
+        elif leaf.kind == KIND_LOGBOEKREGEL:
+            record = logboekregel_record(row)
         else:
             record = purge_record(row)
         recomputed = record_leaf_hash(record)
@@ -324,12 +334,14 @@ class Verifier:
         for kind, rows in (
             (KIND_ACTIE, await store.version_seqs(conn)),
             (KIND_ACTIVITEIT, await store.activiteit_seqs(conn)),
+            (KIND_LOGBOEKREGEL, await logboek.stored_seqs(conn)),
         ):
+            what = "logboekregel" if kind == KIND_LOGBOEKREGEL else "version"
             for seq in sorted(set(rows) - await store.refs_of_kind(conn, kind)):
                 report.findings.append(
                     Finding(
                         INSERTED,
-                        "a stored version without a leaf: it was not logged by the register",
+                        f"a stored {what} without a leaf: it was not logged by the register",
                         None,
                         kind,
                         seq,

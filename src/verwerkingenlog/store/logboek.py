@@ -4,6 +4,10 @@ The action itself is stored by the ordinary write path (store.write), so it is a
 its data subject is pseudonymised; this table keeps, insert-only (migration 0006), what the VNG model has
 no field for, keyed by the action's lineage. The unique (trace_id, span_id) makes a retried span the same
 entry, also when two exports race.
+
+Each row is a leaf of its own too (kind ``logboekregel``, integrity.records; migration 0008), appended in the
+transaction that stores it, right after its action's version; its ``seq`` is the leaf's ``ref``. Only a purge
+recorded in the log removes a row (store.retention, the trigger of migration 0008).
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from verwerkingenlog.domain.logboek import Logboekregel, Status, activiteit_id_of
 from verwerkingenlog.domain.values import Vertrouwelijkheid
+from verwerkingenlog.integrity.records import KIND_LOGBOEKREGEL, LogboekregelEntry, logboekregel_record
+from verwerkingenlog.store.integrity import Leaf, append_leaves
 from verwerkingenlog.store.read import is_current
 from verwerkingenlog.store.rows import RowCodec
 from verwerkingenlog.store.tables import metadata, versie
@@ -53,8 +60,17 @@ logboekregel = Table(
     Column("resource", Text, nullable=False),
     Column("attributes", Text, nullable=False),
     Column("client_id", String(100)),
+    # The row's own sequence number, the `ref` of its leaf (migration 0008): an identity on PostgreSQL, handed
+    # out by `_next_seq` on SQLite.
+    Column("seq", BigInteger, nullable=False),
     PrimaryKeyConstraint("lineage_id", name="pk_logboekregel"),
     UniqueConstraint("trace_id", "span_id", name="uq_logboekregel_span"),
+    UniqueConstraint("seq", name="uq_logboekregel_seq"),
+)
+
+_NEXT_SEQ = text(
+    "SELECT MAX(COALESCE((SELECT MAX(seq) FROM logboekregel), 0), "
+    "COALESCE((SELECT MAX(ref) FROM merkle_node WHERE kind = 'logboekregel' AND level = 0), 0)) + 1"
 )
 
 
@@ -86,6 +102,44 @@ def _regel(row: Mapping[Any, Any]) -> Logboekregel:
     )
 
 
+def _entry(row: Mapping[Any, Any]) -> LogboekregelEntry:
+    return LogboekregelEntry(int(row["seq"]), str(row["lineage_id"]), row["client_id"], _regel(row))
+
+
+async def entries_by_seq(conn: AsyncConnection, seqs: Sequence[int]) -> dict[int, LogboekregelEntry]:
+    """The stored rows with these seqs (verify: the rows the leaves of a batch cover)."""
+    if not seqs:
+        return {}
+    stmt = select(logboekregel).where(logboekregel.c.seq.in_(sorted(set(seqs))))
+    return {int(row["seq"]): _entry(row) for row in (await conn.execute(stmt)).mappings()}
+
+
+async def entry_of(conn: AsyncConnection, lineage_id: str) -> LogboekregelEntry | None:
+    """The row kept for this lineage, if its action came in through OTLP."""
+    stmt = select(logboekregel).where(logboekregel.c.lineage_id == lineage_id)
+    row = (await conn.execute(stmt)).mappings().first()
+    return None if row is None else _entry(row)
+
+
+async def stored_seqs(conn: AsyncConnection) -> dict[int, str]:
+    """Every stored row: seq → the entry's name in a verify report (verify: rows that have no leaf)."""
+    rows = await conn.execute(select(logboekregel.c.seq, logboekregel.c.lineage_id, logboekregel.c.span_id))
+    return {int(r[0]): entry_name(str(r[1]), str(r[2])) for r in rows}
+
+
+def entry_name(lineage_id: str, span_id: str) -> str:
+    """How a verify report names a logboekregel: the action (its lineage's actieId) and the span."""
+    return f"{lineage_id} (span {span_id})"
+
+
+async def seqs_of_lineages(conn: AsyncConnection, lineage_ids: Sequence[str]) -> list[int]:
+    """The seqs of the rows kept for these lineages (the purge removes them with the lineage)."""
+    if not lineage_ids:
+        return []
+    stmt = select(logboekregel.c.seq).where(logboekregel.c.lineage_id.in_(sorted(set(lineage_ids))))
+    return sorted(int(r[0]) for r in await conn.execute(stmt))
+
+
 def _activity(activity: str) -> ColumnElement[bool]:
     """dpl.core.processing_activity_id matches the activity's URL or id. A URI ending in the activity's UUID
     (this register's VAR URLs) is searched through ix_versie_activiteit: entries with that id and this URL, or
@@ -115,30 +169,43 @@ class LogboekStore:
             found.update((str(t), str(s)) for t, s in await conn.execute(stmt))
         return found
 
-    async def insert(self, conn: AsyncConnection, rows: Sequence[tuple[str, Logboekregel, str | None]]) -> None:
-        """(lineage_id, regel, client_id) in the caller's transaction, next to the actions' append."""
+    async def insert(
+        self, conn: AsyncConnection, rows: Sequence[tuple[str, Logboekregel, str | None]]
+    ) -> list[LogboekregelEntry]:
+        """(lineage_id, regel, client_id) in the caller's transaction, next to the actions' append; each row
+        becomes a leaf (after its action's version: the caller appended those first)."""
         if not rows:
-            return
-        await conn.execute(
-            insert(logboekregel),
-            [
-                {
-                    "lineage_id": lineage,
-                    "trace_id": r.trace_id,
-                    "span_id": r.span_id,
-                    "parent_span_id": r.parent_span_id,
-                    "status": r.status.value,
-                    "status_message": r.status_message,
-                    "start_ns": r.start_ns,
-                    "end_ns": r.end_ns,
-                    "processor": r.processor,
-                    "resource": json.dumps(r.resource, ensure_ascii=False, sort_keys=True),
-                    "attributes": json.dumps(r.attributes, ensure_ascii=False, sort_keys=True),
-                    "client_id": client_id,
-                }
-                for lineage, r, client_id in rows
-            ],
-        )
+            return []
+        values: list[dict[str, Any]] = [
+            {
+                "lineage_id": lineage,
+                "trace_id": r.trace_id,
+                "span_id": r.span_id,
+                "parent_span_id": r.parent_span_id,
+                "status": r.status.value,
+                "status_message": r.status_message,
+                "start_ns": r.start_ns,
+                "end_ns": r.end_ns,
+                "processor": r.processor,
+                "resource": json.dumps(r.resource, ensure_ascii=False, sort_keys=True),
+                "attributes": json.dumps(r.attributes, ensure_ascii=False, sort_keys=True),
+                "client_id": client_id,
+            }
+            for lineage, r, client_id in rows
+        ]
+        if conn.dialect.name == "sqlite":  # no identity: a seq is never reused, not even after a purge
+            first = int((await conn.execute(_NEXT_SEQ)).scalar_one())
+            for offset, row in enumerate(values):
+                row["seq"] = first + offset
+        stmt = insert(logboekregel).returning(logboekregel.c.seq, sort_by_parameter_order=True)
+        seqs = [int(r[0]) for r in await conn.execute(stmt, values)]
+        # The stored values, read back as `regels` reads them, so the leaf covers exactly what is stored.
+        entries = [
+            LogboekregelEntry(seq, row["lineage_id"], row["client_id"], _regel(row))
+            for seq, row in zip(seqs, values, strict=True)
+        ]
+        await append_leaves(conn, [Leaf(KIND_LOGBOEKREGEL, e.seq, logboekregel_record(e)) for e in entries])
+        return entries
 
     async def regels(self, conn: AsyncConnection, lineage_ids: Iterable[str]) -> dict[str, Logboekregel]:
         ids = sorted(set(lineage_ids))

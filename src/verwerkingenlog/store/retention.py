@@ -3,7 +3,9 @@
 Removal is the one exception to the append-only rule, and the database enforces its shape (migration 0005): a
 version or object row can only be deleted once its leaf is listed in `purged_leaf`, i.e. after the purge has
 been recorded. On PostgreSQL the rows go through the SECURITY DEFINER function `verwerkingenlog_purge_versions`,
-so the application role needs no DELETE privilege (docs/deployment.md).
+so the application role needs no DELETE privilege (docs/deployment.md). A lineage's logboekregel row (the Logius
+fields of an OTLP entry, store.logboek) goes with it, the same way (migration 0008,
+`verwerkingenlog_purge_logboekregels`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import BigInteger
 
+from verwerkingenlog.store.logboek import logboekregel
 from verwerkingenlog.store.read import is_current
 from verwerkingenlog.store.tables import versie, verwerkt_object
 
@@ -86,3 +89,18 @@ async def remove_versions(conn: AsyncConnection, seqs: Sequence[int]) -> None:
         return
     await conn.execute(delete(verwerkt_object).where(verwerkt_object.c.versie_seq.in_(list(seqs))))
     await conn.execute(delete(versie).where(versie.c.seq.in_(list(seqs))))
+
+
+_PURGE_LOGBOEKREGELS = text("SELECT verwerkingenlog_purge_logboekregels(:seqs)").bindparams(
+    bindparam("seqs", type_=ARRAY(BigInteger()))
+)
+
+
+async def remove_logboekregels(conn: AsyncConnection, seqs: Sequence[int]) -> None:
+    """Delete the logboekregel rows of purged lineages; the trigger refuses any row whose leaf no purge lists."""
+    if not seqs:
+        return
+    if conn.dialect.name == "postgresql":
+        await conn.execute(_PURGE_LOGBOEKREGELS, {"seqs": list(seqs)})
+        return
+    await conn.execute(delete(logboekregel).where(logboekregel.c.seq.in_(list(seqs))))
