@@ -237,7 +237,8 @@ async def closed_loop(concurrency: int, seconds: float, one: Callable[[int], Awa
 class Server:
     """The register under test: uvicorn, one worker, no access log, on its own port; samples its RSS."""
 
-    def __init__(self, database_url: str, workdir: Path, **env: str) -> None:
+    def __init__(self, database_url: str, workdir: Path, workers: int = 1, **env: str) -> None:
+        self.workers = workers
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
@@ -269,6 +270,7 @@ class Server:
                     "--no-access-log",
                     "--log-level",
                     "warning",
+                    *(["--workers", str(self.workers)] if self.workers > 1 else []),
                 ],
                 env=self.env,
                 cwd=ROOT,
@@ -287,14 +289,19 @@ class Server:
         raise SystemExit("server did not start")
 
     def sample_rss(self) -> int:
+        """The kernel's own peak (VmHWM: no sample can miss it); with several workers the sum of every
+        process's peak (an upper bound of the peak of the sum)."""
         if self.proc is None:
             return 0
-        try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):  # the kernel's own peak: no sample can miss it
-                    self.peak_rss = max(self.peak_rss, int(line.split()[1]) * 1024)
-        except OSError:
-            pass
+        total = 0
+        for pid in (self.proc.pid, *_children(self.proc.pid)):
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1]) * 1024
+            except OSError:
+                pass
+        self.peak_rss = max(self.peak_rss, total)
         return self.peak_rss
 
     def stop(self) -> None:
@@ -304,17 +311,31 @@ class Server:
             self.proc.wait(20)
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 # -- the suite -----------------------------------------------------------------------------------------------
 
 
 class Suite:
-    def __init__(self, mode: Mode, seed: int, backends: Sequence[str]) -> None:
+    def __init__(self, mode: Mode, seed: int, backends: Sequence[str], workers: int = 1) -> None:
         self.mode = mode
+        self.workers = workers
         self.seed = seed
         self.backends = backends
         self.gen = Generator(seed, mode.citizens)
         self.codec = RowCodec(Pseudonymiser(KEY.encode()))
-        self.results: dict[str, Any] = {"mode": mode.name, "seed": seed, "volumes": mode.volumes, "machine": machine()}
+        self.results: dict[str, Any] = {
+            "mode": mode.name,
+            "seed": seed,
+            "workers": workers,
+            "volumes": mode.volumes,
+            "machine": machine(),
+        }
         self.workdir = Path(tempfile.mkdtemp(prefix="vl-bench-"))
 
     def bodies(self, n: int) -> list[bytes]:
@@ -522,8 +543,8 @@ class Suite:
             await conn.execute("CREATE SEQUENCE anchor_object_id_seq OWNED BY anchor_object.id")
             await conn.execute("ALTER TABLE anchor_object ALTER id SET DEFAULT nextval('anchor_object_id_seq')")
             await conn.close()
-            server = Server(url, self.workdir).start()
-            pg: dict[str, Any] = {"post": {}, "floor": {}}
+            server = Server(url, self.workdir, workers=self.workers).start()
+            pg: dict[str, Any] = {"post": {}, "floor": {}, "workers": self.workers}
             for c in self.mode.concurrency:
                 reg = (await self.posts(server, token, c)).summary()
                 anchor = (await self.anchor_posts(url, c)).summary()
@@ -641,12 +662,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=lambda v: tuple(int(x) for x in v.split(",")),
         help="Stored versions for the reads, e.g. 1000000",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Server worker processes for PostgreSQL (as `verwerkingenlog serve --workers N`); SQLite always 1.",
+    )
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     if args.volumes:
         mode = replace(mode, volumes=args.volumes)
-    suite = Suite(mode, args.seed, args.backend)
-    print(f"Open Verwerkingenlog benchmark ({suite.mode.name}, seed {args.seed}) on {suite.results['machine']}")
+    suite = Suite(mode, args.seed, args.backend, args.workers)
+    print(
+        f"Open Verwerkingenlog benchmark ({suite.mode.name}, seed {args.seed}, {args.workers} PostgreSQL worker(s)) "
+        f"on {suite.results['machine']}"
+    )
     t0 = time.perf_counter()
     if args.backend in ("all", "postgresql"):
         asyncio.run(suite.postgres())
