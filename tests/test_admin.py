@@ -534,3 +534,23 @@ def test_english_is_one_button_away(site: Site) -> None:
     assert r.url.path == "/beheer/clients" and '<html lang="en">' in r.text and "API clients" in r.text
     r = site.post("/beheer/taal", {"lang": "nl", "terug": "https://elders.example/"})
     assert r.url.path == "/beheer/"  # only paths of the admin pages
+
+
+def test_login_requests_are_rate_limited_per_address(backend: tuple[str, str], registered: dict[str, Client]) -> None:
+    for site in _site(backend[1], registered, portal_rate_limit_per_minute=2):
+        assert site.tc.get("/beheer/login/oidc", follow_redirects=False).status_code == 303
+        assert site.tc.get("/beheer/auth", follow_redirects=False).status_code == 303
+        refused = site.tc.get("/beheer/login/oidc", follow_redirects=False)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+
+
+def test_an_issuer_without_a_client_id_is_refused_at_start(backend: tuple[str, str]) -> None:
+    settings = make_settings(backend[1], **{**ADMIN_SETTINGS, "admin_oidc_client_id": None})
+    with pytest.raises(ValueError, match="ADMIN_OIDC_CLIENT_ID"):
+        create_app(settings)
+
+
+def test_a_role_map_naming_an_unknown_role_is_refused_at_start(backend: tuple[str, str]) -> None:
+    settings = make_settings(backend[1], **{**ADMIN_SETTINGS, "admin_role_map": {"g": "admin"}})
+    with pytest.raises(RoleMapError, match="not a role"):
+        create_app(settings)

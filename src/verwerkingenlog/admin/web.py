@@ -37,7 +37,7 @@ from verwerkingenlog.domain.pagination import Page
 from verwerkingenlog.domain.periods import period
 from verwerkingenlog.domain.scopes import KNOWN_SCOPES
 from verwerkingenlog.domain.var import ActiviteitFilter
-from verwerkingenlog.portal.security import CSRF_KEY, csrf_token, csrf_valid
+from verwerkingenlog.portal.security import CSRF_KEY, RateLimiter, csrf_token, csrf_valid
 from verwerkingenlog.services.audit import DENIED, FAILED, OK, Actor, AuditLog, VerifyResults, now_us
 from verwerkingenlog.services.clients import ClientExists, Clients, UnknownScope
 from verwerkingenlog.settings import Settings
@@ -66,9 +66,13 @@ class Admin:
     def __init__(self, settings: Settings, register_app: Any) -> None:
         from verwerkingenlog.admin.oidc import EmployeeLogin
 
+        if not settings.admin_oidc_client_id:
+            raise ValueError("ADMIN_OIDC_ISSUER is set but ADMIN_OIDC_CLIENT_ID is not: the admin login needs both.")
         self.settings = settings
         self.register_app = register_app
         self.role_map = check_role_map(settings.admin_role_map)
+        # The login routes, per client IP, as the portal's (PORTAL_RATE_LIMIT_PER_MINUTE).
+        self.limiter = RateLimiter(settings.portal_rate_limit_per_minute)
         secret = settings.admin_session_secret
         if not secret:
             secret = secrets.token_urlsafe(48)
@@ -223,8 +227,19 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
     async def login_page(request: Request) -> Response:
         return page(request, "login.html", failed=request.query_params.get("mislukt") == "1")
 
+    def too_many(request: Request) -> Response | None:
+        wait = admin.limiter.allow(f"login:{request.client.host if request.client else 'unknown'}")
+        if wait is None:
+            return None
+        response = message(request, "too_many", 429)
+        response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+        return response
+
     @app.get("/login/oidc")
     async def login_oidc(request: Request) -> Response:
+        refused = too_many(request)
+        if refused is not None:
+            return refused
         return await admin.login.start(request, f"{request.url.scheme}://{request.url.netloc}{PREFIX}/auth")
 
     @app.get("/auth")
@@ -232,6 +247,9 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         """The provider's redirect: exchange the code (PKCE), map the roles claim to roles, start a fresh session
         (nothing of the anonymous one survives but the language). An employee without a role is logged in but
         refused every page (403); both are audited."""
+        refused = too_many(request)
+        if refused is not None:
+            return refused
         claims = await admin.login.finish(request)
         if claims is None:
             return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
