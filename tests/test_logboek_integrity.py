@@ -24,6 +24,7 @@ from tests.helpers import new_bsn
 from tests.integrity_support import Fresh, b64, note_root, rfc_verify_consistency, rfc_verify_inclusion
 from tests.logboek_support import dpl, pb_request, pb_response, pb_span
 from tests.test_integrity_purge import execute_as_owner
+from tests.test_integrity_verifier import run_verifier
 from verwerkingenlog.api.app import create_app
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.purge import Purger, PurgeReport
@@ -285,3 +286,47 @@ def test_migration_0008_numbers_existing_rows_and_appends_their_leaves(
         "ON n.kind = 'logboekregel' AND n.ref = r.seq AND n.level = 0 ORDER BY r.seq",
     )
     assert [tuple(r) for r in with_leaves] == [(1, 0), (2, 1), (3, 3)]
+
+
+def test_the_standalone_verifier_checks_a_logboekregel_and_names_a_changed_or_deleted_one(fresh: Fresh) -> None:
+    """python -m verwerkingenlog.verifier, with only the HTTP API and the register's key: for an OTLP entry it
+    also proves the logboekregel's leaf and that the API shows exactly what the leaf covers; a row changed in
+    the database fails, naming the action and the span; a deleted one fails by its leaf index."""
+    f = fresh
+    span = error_span(new_bsn())
+    export(f, span)
+    seq, lineage, _ = regels(f)[span.span_id.hex()]
+    index, _ = leaf_of(f, "logboekregel", seq)
+    ((actie_id,),) = f.rows(f"SELECT actie_id FROM verwerkingsactie_versie WHERE lineage_id = '{lineage}'")
+    f.checkpoint(True)
+    vkey = f.api.tc.get(f"{INTEGRITEIT}/sleutels", headers={"Accept": "text/plain"}).text.strip()
+    token = f.api.tokens["alles"]
+    name = f"{lineage} (span {span.span_id.hex()})"
+
+    by_action = ("--key", vkey, "--actie-id", str(actie_id), "--token", token, "--client-id", "normaal")
+    code, said = run_verifier(f, *by_action)
+    assert code == 0, said
+    assert [line.split(":")[0] for line in said] == ["OK checkpoint", "OK inclusion", "OK content", "OK logboekregel"]
+    assert said[-1] == f"OK logboekregel: the logboekregel of {name} is leaf {index}, exactly as the API shows it"
+    code, said = run_verifier(f, "--key", vkey, "--leaf-index", str(index), "--token", token)
+    assert code == 0 and said[-1].startswith(f"OK logboekregel: the logboekregel of {name}"), said
+    # The record is for read:confidential only, like the version history.
+    denied = f.api.tc.get(
+        f"{INTEGRITEIT}/logboekregel",
+        params={"leafIndex": index},
+        headers={"Authorization": f"Bearer {f.api.tokens['normaal']}"},
+    )
+    assert denied.status_code == 403
+
+    f.tamper(f"UPDATE logboekregel SET status = 'Ok', status_message = NULL WHERE seq = {seq}")
+    code, said = run_verifier(f, *by_action)
+    assert code == 1
+    assert said[-1] == f"FAILED the logboekregel of {name} the API shows is not what leaf {index} covers"
+
+    f.tamper(f"DELETE FROM logboekregel WHERE seq = {seq}")
+    code, said = run_verifier(f, "--key", vkey, "--leaf-index", str(index), "--token", token)
+    assert code == 1
+    assert said[-1] == (
+        f"FAILED GET /integriteit/logboekregel: HTTP 404: The register has no row for leaf {index}, "
+        "and no purge removed it."
+    )

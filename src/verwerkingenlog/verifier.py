@@ -8,7 +8,9 @@ What an auditor or a citizen's app runs (docs/integrity.md §11, docs/integrity-
 - ``--leaf-index N`` / ``--actie-id ID``: that version's leaf is in the signed tree (RFC 9162 §2.1.3.2); by
   actieId needs a registered client's ``--token``, and with a token that may read the version history
   (``read:confidential``) the verifier also rebuilds the version's record from the API and checks that its
-  canonical bytes are exactly the leaf (integrity.records, RFC 8785);
+  canonical bytes are exactly the leaf (integrity.records, RFC 8785); for an entry logged through OpenTelemetry
+  likewise its logboekregel (the kept Logius fields, a leaf of its own), and with ``--leaf-index`` of a
+  logboekregel leaf and a token that leaf's row;
 - ``--witness FILE``: every checkpoint of an exported copy is signed by the register and the latest checkpoint
   extends it (RFC 9162 §2.1.4.2): nothing the register once signed was changed or removed since;
 - ``--state FILE``: the same for the checkpoint seen on the previous run, then the file remembers the latest.
@@ -33,12 +35,19 @@ from typing import Any
 
 import httpx
 
+from verwerkingenlog.domain.logboek import Logboekregel, Status
 from verwerkingenlog.domain.model import ACTIE_FIELDS, Actiegegevens, Versie, VerwerktObject
 from verwerkingenlog.domain.values import Vertrouwelijkheid, to_epoch_us
 from verwerkingenlog.integrity.canonical import record_leaf_hash
 from verwerkingenlog.integrity.checkpoint import Checkpoint, NoteError, VerifierKey
 from verwerkingenlog.integrity.merkle import ProofError
-from verwerkingenlog.integrity.records import actie_record
+from verwerkingenlog.integrity.records import (
+    FORMAT,
+    KIND_LOGBOEKREGEL,
+    LogboekregelEntry,
+    actie_record,
+    logboekregel_record,
+)
 from verwerkingenlog.integrity.verify import (
     verify_checkpoint,
     verify_checkpoints_consistent,
@@ -46,7 +55,7 @@ from verwerkingenlog.integrity.verify import (
 )
 from verwerkingenlog.integrity.witness import parse_witness_file
 
-__all__ = ["CheckFailed", "RegisterVerifier", "main", "record_from_history"]
+__all__ = ["CheckFailed", "RegisterVerifier", "main", "record_from_history", "record_from_logboekregel"]
 
 
 class CheckFailed(Exception):
@@ -111,6 +120,30 @@ def record_from_history(entry: dict[str, Any], lineage_id: str, client_id: str |
         client_id=client_id,
     )
     return actie_record(versie)
+
+
+def record_from_logboekregel(data: dict[str, Any]) -> dict[str, Any]:
+    """The record (docs/integrity.md §2) of a logboekregel, rebuilt from what GET /integriteit/logboekregel shows:
+    every member must be there and of its type, so a record the API pads or trims does not pass."""
+    try:
+        if (data["type"], data["formaat"]) != (KIND_LOGBOEKREGEL, FORMAT):
+            raise CheckFailed(f"not a logboekregel record of formaat {FORMAT}: {data['type']!r} {data['formaat']!r}")
+        regel = Logboekregel(
+            trace_id=data["traceId"],
+            span_id=data["spanId"],
+            parent_span_id=data["parentSpanId"],
+            status=Status(data["status"]),
+            status_message=data["statusMessage"],
+            start_ns=int(data["startTimeUnixNano"]),
+            end_ns=int(data["endTimeUnixNano"]),
+            processor=data["processor"],
+            resource=dict(data["resource"]),
+            attributes=dict(data["attributes"]),
+        )
+        entry = LogboekregelEntry(int(data["volgnummer"]), str(data["lineageId"]), data["clientId"], regel)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckFailed(f"the register's logboekregel is malformed: {exc}") from exc
+    return logboekregel_record(entry)
 
 
 class RegisterVerifier:
@@ -186,6 +219,34 @@ class RegisterVerifier:
                 "(or it was stored by another client than the one named by --client-id)"
             )
 
+    def logboekregel(
+        self, latest: Checkpoint, actie_id: str | None = None, leaf_index: int | None = None
+    ) -> str | None:
+        """The logboekregel of an action (by an actieId) or of a leaf: its leaf is in the signed tree, and the
+        record the API shows hashes to exactly that leaf. Returns what was checked; None when the action has
+        none (a VNG entry) or a recorded purge removed the leaf's content (then the message says so)."""
+        query: dict[str, Any] = {"actieId": actie_id} if actie_id else {"leafIndex": leaf_index}
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        response = self.client.get(f"{self.root}/integriteit/logboekregel", params=query, headers=headers)
+        detail = response.text
+        with contextlib.suppress(ValueError):
+            detail = response.json().get("detail", detail)
+        if response.status_code == 404 and actie_id is not None:
+            return None
+        if response.status_code == 410:
+            return f"leaf {leaf_index} is a logboekregel whose content was purged: {detail}"
+        if response.status_code >= 400:
+            raise CheckFailed(f"GET /integriteit/logboekregel: HTTP {response.status_code}: {detail}")
+        data = response.json()
+        record = record_from_logboekregel(data["record"])
+        name = f"{record['lineageId']} (span {record['spanId']})"
+        inclusion = self.inclusion(latest, leaf_index=data["leafIndex"])
+        if inclusion.kind != KIND_LOGBOEKREGEL or record_leaf_hash(record) != inclusion.leaf_hash:
+            raise CheckFailed(
+                f"the logboekregel of {name} the API shows is not what leaf {inclusion.leaf_index} covers"
+            )
+        return f"the logboekregel of {name} is leaf {inclusion.leaf_index}, exactly as the API shows it"
+
     def witness(self, notes: Sequence[str], latest: Checkpoint) -> int:
         """Every checkpoint of a witness copy is the register's and is extended by ``latest``."""
         for note in notes:
@@ -259,6 +320,12 @@ def run(args: argparse.Namespace, client: httpx.Client, say: Callable[[str], Non
                 client_id = args.client_id or _claims(args.token).get("client_id") or _claims(args.token).get("iss")
                 verifier.content(inclusion, args.actie_id, client_id)
                 say(f"OK content: the version the API shows is exactly what leaf {inclusion.leaf_index} covers")
+                checked = verifier.logboekregel(latest, actie_id=args.actie_id)
+                if checked is not None:
+                    say(f"OK logboekregel: {checked}")
+            elif inclusion.kind == KIND_LOGBOEKREGEL and args.token:
+                checked = verifier.logboekregel(latest, leaf_index=inclusion.leaf_index)
+                say(f"OK logboekregel: {checked}")
         if args.state is not None:
             args.state.write_text(latest_note, encoding="utf-8")
     except CheckFailed as exc:

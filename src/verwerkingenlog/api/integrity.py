@@ -27,6 +27,7 @@ from verwerkingenlog.domain.errors import InvalidValue, NotYetCheckpointed, Vali
 from verwerkingenlog.domain.pagination import page_beyond_end
 from verwerkingenlog.domain.values import render_registratie
 from verwerkingenlog.integrity.checkpoint import VerifierKey
+from verwerkingenlog.integrity.records import logboekregel_record
 from verwerkingenlog.services.integrity import NOTE_MEDIA_TYPE, Integrity, PublishedKey
 from verwerkingenlog.store.integrity import StoredCheckpoint, leaf_receipt
 
@@ -185,6 +186,29 @@ async def inclusion(request: Request) -> Response:
             "volgnummer": proof.ref,
         }
     )
+
+
+@router.get("/logboekregel", openapi_extra={"x-extension": True})
+async def logboekregel(request: Request) -> Response:
+    """The record (docs/integrity.md §2) of the Logius fields an OTLP entry keeps, by `leafIndex` or by an
+    `actieId` of its action, with its leaf index: what the standalone verifier hashes. Only for
+    read:confidential, like the version history (it holds the span's resource and attributes)."""
+    c = params.Collector()
+    q = request.query_params
+    params.reject_unknown(c, q, ("actieId", "leafIndex"))
+    raw_id = q.getlist("actieId")
+    actie_id = c.value("actieId", raw_id[0], values.uuid_value) if len(raw_id) == 1 else None
+    leaf_index = _number(c, q, "leafIndex")
+    if len(raw_id) > 1:
+        c.add("actieId", "invalid", "This query parameter may occur only once.")
+    if not raw_id and "leafIndex" not in q:
+        c.add("actieId", "required", "Give actieId or leafIndex.")
+    if raw_id and "leafIndex" in q:
+        c.add("leafIndex", "invalid", "Give actieId or leafIndex, not both.")
+    caller = await authenticated(request)
+    c.raise_if_any()
+    index, entry = await _integrity(request).logboekregel(caller.scopes, leaf_index, actie_id)
+    return json_response({"leafIndex": index, "record": logboekregel_record(entry)})
 
 
 @router.get("/bewijs/consistentie", openapi_extra={"x-extension": True})

@@ -22,14 +22,23 @@ from pathlib import Path
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from verwerkingenlog.domain.errors import NotFound, NotYetCheckpointed, ValidationFailed
+from verwerkingenlog.domain import scopes
+from verwerkingenlog.domain.errors import Gone, NotFound, NotYetCheckpointed, ValidationFailed
 from verwerkingenlog.domain.values import from_epoch_us
 from verwerkingenlog.integrity.checkpoint import Checkpoint, SignerKey, VerifierKey, sign_checkpoint
 from verwerkingenlog.integrity.merkle import NodeID, consistency_plan, inclusion_plan
-from verwerkingenlog.integrity.records import KIND_ACTIE, KIND_ACTIVITEIT, actie_record, activiteit_record
+from verwerkingenlog.integrity.records import (
+    KIND_ACTIE,
+    KIND_ACTIVITEIT,
+    KIND_LOGBOEKREGEL,
+    LogboekregelEntry,
+    actie_record,
+    activiteit_record,
+)
 from verwerkingenlog.integrity.witness import witness_entry
 from verwerkingenlog.services.register import wall_clock_us
 from verwerkingenlog.store import integrity as store
+from verwerkingenlog.store import logboek as logboek_store
 from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.integrity import ACTIVE, REPLACED, Leaf, StoredCheckpoint
 from verwerkingenlog.store.read import LogReader
@@ -317,6 +326,32 @@ class Integrity:
                 raise self._not_yet(f"Leaf {leaf_index} is newer than the checkpoint of tree size {cp.tree_size}.")
             proof = await store.hashes_of(conn, inclusion_plan(leaf_index, cp.tree_size))
         return InclusionProof(leaf_index, cp.tree_size, leaf.hash, proof, cp, leaf.kind, leaf.ref)
+
+    async def logboekregel(
+        self, caller_scopes: frozenset[str], leaf_index: int | None = None, actie_id: str | None = None
+    ) -> tuple[int, LogboekregelEntry]:
+        """The Logius fields an OTLP entry keeps (docs/integrity.md §2) and their leaf index, by the leaf or by an
+        actieId of the action, for the standalone verifier's content check. Like the version history: only for
+        read:confidential. A leaf whose row a purge removed is `Gone`; one whose row is missing `NotFound`."""
+        scopes.check_history(caller_scopes)
+        async with self.db.reading() as conn:
+            if actie_id is not None:
+                found = await logboek_store.entry_of_actie(conn, actie_id)
+                index = None if found is None else await store.leaf_of(conn, KIND_LOGBOEKREGEL, found.seq)
+                if found is None or index is None:
+                    raise NotFound("No logboekregel is stored for an action with this actieId.")
+                return index, found
+            assert leaf_index is not None
+            leaf = (await store.leaves_between(conn, leaf_index, leaf_index + 1)).get(leaf_index)
+            if leaf is None or leaf.kind != KIND_LOGBOEKREGEL:
+                raise NotFound("The log has no logboekregel leaf with this index.")
+            entry = (await logboek_store.entries_by_seq(conn, [leaf.ref])).get(leaf.ref)
+            if entry is None:
+                purged = (await store.purged_leaves(conn, leaf_index, leaf_index + 1)).get(leaf_index)
+                if purged is not None:
+                    raise Gone(f"The content of leaf {leaf_index} was removed by purge #{purged}.")
+                raise NotFound(f"The register has no row for leaf {leaf_index}, and no purge removed it.")
+            return leaf_index, entry
 
     async def consistency(self, van: int, tot: int | None = None) -> ConsistencyProof:
         """RFC 9162 §2.1.4.1: proof that the tree of size ``tot`` (default: the latest checkpoint's) extends

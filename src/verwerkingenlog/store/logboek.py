@@ -114,10 +114,10 @@ async def entries_by_seq(conn: AsyncConnection, seqs: Sequence[int]) -> dict[int
     return {int(row["seq"]): _entry(row) for row in (await conn.execute(stmt)).mappings()}
 
 
-async def entry_of(conn: AsyncConnection, lineage_id: str) -> LogboekregelEntry | None:
-    """The row kept for this lineage, if its action came in through OTLP."""
-    stmt = select(logboekregel).where(logboekregel.c.lineage_id == lineage_id)
-    row = (await conn.execute(stmt)).mappings().first()
+async def entry_of_actie(conn: AsyncConnection, actie_id: str) -> LogboekregelEntry | None:
+    """The row kept for the action one of whose versions has this actieId (None for a VNG entry)."""
+    lineage = select(versie.c.lineage_id).where(versie.c.actie_id == actie_id).scalar_subquery()
+    row = (await conn.execute(select(logboekregel).where(logboekregel.c.lineage_id == lineage))).mappings().first()
     return None if row is None else _entry(row)
 
 
