@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from tests import integrity_support
 from tests.conftest import _prepare, make_settings
@@ -24,8 +25,9 @@ from tests.helpers import new_bsn
 from tests.integrity_support import Fresh, b64, note_root, rfc_verify_consistency, rfc_verify_inclusion
 from tests.logboek_support import dpl, pb_request, pb_response, pb_span
 from tests.test_integrity_purge import execute_as_owner
-from tests.test_integrity_verifier import run_verifier
+from tests.test_integrity_verifier import cli_env, run_verifier
 from verwerkingenlog.api.app import create_app
+from verwerkingenlog.cli import app as cli
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.purge import Purger, PurgeReport
 from verwerkingenlog.services.verify import ALTERED, INSERTED, MISSING, Verifier, VerifyReport
@@ -175,7 +177,9 @@ def test_the_database_refuses_to_change_or_delete_a_logboekregel(fresh: Fresh) -
     assert [v[2] for v in regels(f).values()] == ["Error"]
 
 
-def test_purge_removes_the_logboekregel_with_its_lineage_and_every_proof_stays_valid(fresh: Fresh) -> None:
+def test_purge_removes_the_logboekregel_with_its_lineage_and_every_proof_stays_valid(
+    fresh: Fresh, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """R-RET-3: an expired OTLP entry goes whole, its logboekregel included (its leaf listed in the purge);
     the entry that has not expired keeps its row; verify passes and reports both leaves as purged; the old
     checkpoint is consistent with the new one and the purged logboekregel leaf's proof still verifies."""
@@ -187,6 +191,11 @@ def test_purge_removes_the_logboekregel_with_its_lineage_and_every_proof_stays_v
     gone_seq, gone_lineage, _ = regels(f)[expired.span_id.hex()]
     gone_leaf, gone_hash = leaf_of(f, "logboekregel", gone_seq)
     old = f.checkpoint(True)
+    cli_env(f, monkeypatch)
+    dry = CliRunner().invoke(cli, ["purge", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    assert (json.loads(dry.stdout)["versies"], json.loads(dry.stdout)["logboekregels"]) == (1, 1)
+    assert regels(f)[expired.span_id.hex()][0] == gone_seq  # a dry run removes nothing
 
     report = purge(f)
     assert (report.versies, report.logboekregels, len(report.entries)) == (1, 1, 1)

@@ -296,8 +296,9 @@ def purge(
         sys.stdout.write(json.dumps(_purge_json(report)) + "\n")
         return
     verb = "Would purge" if dry_run else "Purged"
+    regels = f", {report.logboekregels} logboekregels" if report.logboekregels else ""
     out.print(
-        f"{verb} {len(report.lineages)} actions ({report.versies} versions, {report.objecten} objects) "
+        f"{verb} {len(report.lineages)} actions ({report.versies} versions, {report.objecten} objects{regels}) "
         f"expired at {render_registratie(report.peilmoment_us)}."
     )
     for entry, leaf in report.entries:
@@ -319,6 +320,7 @@ def _purge_json(report: PurgeReport) -> dict[str, Any]:
         ],
         "versies": report.versies,
         "objecten": report.objecten,
+        "logboekregels": report.logboekregels,
         "purges": [{"purge": e.id, "leafIndex": leaf, "leaves": list(e.leaves)} for e, leaf in report.entries],
     }
 
