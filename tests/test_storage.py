@@ -28,6 +28,7 @@ from tests.helpers import INZAGE_HEADERS, TEST_ACTIVITY, Api, actie, new_bsn, pe
 from verwerkingenlog.domain import versioning
 from verwerkingenlog.domain.model import Actiegegevens, NieuwObject
 from verwerkingenlog.domain.values import Vertrouwelijkheid, from_epoch_us, to_epoch_us
+from verwerkingenlog.store import partitions
 from verwerkingenlog.store.db import Database
 
 
@@ -332,12 +333,22 @@ def explain(api: Api, statement: str, parameters: Any) -> str:
                     return "\n".join(str(r[-1]) for r in rows)
                 await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
                 rows = (await conn.exec_driver_sql(f"EXPLAIN {statement}", parameters)).fetchall()
-                return "\n".join(str(r[0]) for r in rows)
+                # An empty monthly partition (the months ahead, DEFAULT) has nothing to scan; the planner's
+                # choice there is arbitrary (every path costs the same), so its nodes are marked and not judged.
+                empty = [p.name for p in await partitions.list_partitions(conn) if p.rows == 0]
+                return "\n".join(_mark_empty(str(r[0]), empty) for r in rows)
             finally:
                 await trans.rollback()
 
     plan: str = run(api, go)
     return plan
+
+
+EMPTY_PARTITION = "(empty partition)"
+
+
+def _mark_empty(line: str, empty: list[str]) -> str:
+    return f"{line} {EMPTY_PARTITION}" if any(f" on {name} " in line for name in empty) else line
 
 
 def bulk_insert(api: Api, n: int) -> None:
@@ -377,7 +388,7 @@ def full_scans(plan: str) -> list[str]:
     lines = plan.splitlines()
     out = []
     for i, line in enumerate(lines):
-        if not any(t in line for t in ("verwerkingsactie_versie", "verwerkt_object")):
+        if not any(t in line for t in ("verwerkingsactie_versie", "verwerkt_object")) or EMPTY_PARTITION in line:
             continue
         if line.lstrip().startswith("SCAN ") or "Seq Scan" in line:  # SQLite / PostgreSQL full table scan
             out.append(line)
@@ -419,7 +430,8 @@ def test_person_queries_use_the_blind_index(api: Api) -> None:
         for statement, parameters in searches:
             plan = explain(api, statement, parameters)
             context = f"{name}: {statement}\n--- plan ---\n{plan}"
-            assert "ix_object_sleutel_tijdstip" in plan, context
+            # PostgreSQL names the index of each monthly partition after its columns (migration 0009).
+            assert "ix_object_sleutel_tijdstip" in plan or "object_sleutel_tijdstip_us_idx" in plan, context
             assert full_scans(plan) == [], context
 
 

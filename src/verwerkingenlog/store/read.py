@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from verwerkingenlog.domain.idempotency import Remembered
@@ -21,6 +21,11 @@ from verwerkingenlog.store.tables import idempotency_key, versie
 from verwerkingenlog.store.tables import verwerkt_object as obj
 
 _later = versie.alias("later")
+# A version and its objects share the registration time, the partition key on PostgreSQL (migration 0009): joining
+# on it too lets the planner probe only the one partition that holds the version.
+_OBJECT_OF_VERSION = and_(
+    versie.c.seq == obj.c.versie_seq, versie.c.tijdstip_registratie_us == obj.c.tijdstip_registratie_us
+)
 
 
 def is_current(v: Any = versie) -> ColumnElement[bool]:
@@ -103,8 +108,10 @@ class LogReader:
         sleutel = self.codec.pseudo.sleutel(f.soort_object_id, f.object_id)
         # An uncorrelated IN, so that the blind index drives the query (a correlated EXISTS made SQLite
         # scan every version of the log for each person search).
-        match = versie.c.seq.in_(
-            select(obj.c.versie_seq).where(obj.c.object_sleutel == sleutel, obj.c.objecttype == f.objecttype)
+        match = tuple_(versie.c.seq, versie.c.tijdstip_registratie_us).in_(
+            select(obj.c.versie_seq, obj.c.tijdstip_registratie_us).where(
+                obj.c.object_sleutel == sleutel, obj.c.objecttype == f.objecttype
+            )
         )
         where = [match, _visible(), *_filters(f)]
         count = (await conn.execute(select(func.count()).select_from(versie).where(*where))).scalar_one()
@@ -129,7 +136,7 @@ class LogReader:
             _visible(),
             *_filters(f),
         ]
-        joined = obj.join(versie, versie.c.seq == obj.c.versie_seq)
+        joined = obj.join(versie, _OBJECT_OF_VERSION)
         count = (await conn.execute(select(func.count()).select_from(joined).where(*where))).scalar_one()
         stmt = (
             select(obj, versie)
@@ -145,7 +152,7 @@ class LogReader:
         """R-INZS-1: the object as it is in the current, non-vervallen version of its action."""
         stmt = (
             select(obj, versie)
-            .select_from(obj.join(versie, versie.c.seq == obj.c.versie_seq))
+            .select_from(obj.join(versie, _OBJECT_OF_VERSION))
             .where(obj.c.verwerkt_object_id == verwerkt_object_id, _visible())
             .order_by(obj.c.positie)
         )
@@ -164,13 +171,21 @@ class LogReader:
         rows = (await conn.execute(stmt)).mappings().all()
         if not rows:
             return []
-        objects = await self._objects(conn, [r["seq"] for r in rows], object_filter)
+        objects = await self._objects(
+            conn, [r["seq"] for r in rows], {r["tijdstip_registratie_us"] for r in rows}, object_filter
+        )
         return [self.codec.versie(r, tuple(objects.get(r["seq"], ()))) for r in rows]
 
     async def _objects(
-        self, conn: AsyncConnection, seqs: Sequence[int], extra: Sequence[ColumnElement[bool]]
+        self,
+        conn: AsyncConnection,
+        seqs: Sequence[int],
+        registered: set[int],
+        extra: Sequence[ColumnElement[bool]],
     ) -> dict[int, list[VerwerktObject]]:
-        stmt = select(obj).where(obj.c.versie_seq.in_(seqs), *extra).order_by(obj.c.versie_seq, obj.c.positie)
+        # The registration times prune the object partitions to those of the versions (PostgreSQL).
+        where = [obj.c.versie_seq.in_(seqs), obj.c.tijdstip_registratie_us.in_(sorted(registered)), *extra]
+        stmt = select(obj).where(*where).order_by(obj.c.versie_seq, obj.c.positie)
         out: dict[int, list[VerwerktObject]] = defaultdict(list)
         for row in (await conn.execute(stmt)).mappings():
             out[row["versie_seq"]].append(self.codec.object(row))

@@ -74,6 +74,7 @@ class RowCodec:
                     "tijdstip_us": v.gegevens.tijdstip_us,
                     "betrokkenheid": o.betrokkenheid,
                     "soorten_gegevens": json.dumps(list(o.soorten_gegevens), ensure_ascii=False),
+                    "tijdstip_registratie_us": v.tijdstip_registratie_us,
                 }
             )
         return rows

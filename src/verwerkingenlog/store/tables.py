@@ -80,6 +80,8 @@ verwerkt_object = Table(
     Column("tijdstip_us", BigInteger, nullable=False),
     Column("betrokkenheid", String(242)),
     Column("soorten_gegevens", Text, nullable=False),
+    # The version's registration time: PostgreSQL partitions both tables by it (migration 0009).
+    Column("tijdstip_registratie_us", BigInteger, nullable=False),
     Index("ix_object_sleutel_tijdstip", "object_sleutel", "tijdstip_us"),
     Index("ix_object_versie", "versie_seq"),
     Index("ix_object_verwerkt_object_id", "verwerkt_object_id"),

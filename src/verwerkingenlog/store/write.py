@@ -12,6 +12,7 @@ from verwerkingenlog.domain.idempotency import IdempotencyKey
 from verwerkingenlog.domain.model import Versie
 from verwerkingenlog.integrity.records import KIND_ACTIE, actie_record
 from verwerkingenlog.store.integrity import Leaf, append_leaves, next_version_seq
+from verwerkingenlog.store.partitions import PURGE_LOCK_KEY
 from verwerkingenlog.store.rows import RowCodec
 from verwerkingenlog.store.tables import idempotency_key, versie, verwerkt_object
 
@@ -22,10 +23,16 @@ class LogWriter:
 
     async def lock(self, conn: AsyncConnection, lineage_ids: Iterable[str]) -> None:
         """R-VER-7: serialise concurrent changes of one lineage (PostgreSQL advisory locks, taken in
-        sorted order to avoid deadlocks). SQLite serialises all writers already (store.db)."""
+        sorted order to avoid deadlocks). SQLite serialises all writers already (store.db).
+
+        First the partition purge's lock, shared: a month being purged as a whole holds it exclusively, so no
+        lineage changes while its expiry is decided (store.partitions)."""
         if conn.dialect.name != "postgresql":
             return
-        for lineage in sorted(set(lineage_ids)):
+        lineages = sorted(set(lineage_ids))
+        if lineages:
+            await conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": PURGE_LOCK_KEY})
+        for lineage in lineages:
             await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:l, 0))"), {"l": lineage})
 
     async def append(self, conn: AsyncConnection, versions: Sequence[Versie]) -> list[int]:
