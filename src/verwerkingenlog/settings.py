@@ -154,6 +154,19 @@ class Settings(BaseSettings):
     bulk_max_entries: int = Field(
         10_000, ge=1, description="Most actions accepted in one bulk ingest request (more: 413)."
     )
+    partitions_ahead_months: int = Field(
+        3,
+        ge=0,
+        le=120,
+        description="PostgreSQL: keep the monthly partitions of the log tables created for the current month and "
+        "this many months ahead (docs/performance.md; registrations outside them land in a DEFAULT partition).",
+    )
+    partition_maintenance_interval_seconds: int = Field(
+        86_400,
+        ge=0,
+        description="PostgreSQL: the server creates the partitions ahead at start and then this often "
+        "(0: only at start and with `verwerkingenlog partitions --create`).",
+    )
 
     checkpoint_origin: str | None = Field(
         None,

@@ -25,7 +25,8 @@ from verwerkingenlog.observability import configure_logging
 from verwerkingenlog.services.client_cache import start_client_cache
 from verwerkingenlog.services.clients import Clients
 from verwerkingenlog.services.integrity import Integrity, Witness
-from verwerkingenlog.services.register import Register
+from verwerkingenlog.services.partitions import Partitions
+from verwerkingenlog.services.register import Register, wall_clock_us
 from verwerkingenlog.services.tokens import TokenVerifier
 from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
@@ -82,6 +83,21 @@ def build_integrity(settings: Settings, db: Database) -> Integrity:
     )
 
 
+async def start_partitions(settings: Settings, db: Database) -> asyncio.Task[None] | None:
+    """PostgreSQL: create the monthly partitions ahead now (a failure is logged: writes then land in the DEFAULT
+    partition) and start the periodic task that keeps them ahead (docs/performance.md)."""
+    if db.is_sqlite:
+        return None
+    partitions = Partitions(db, settings.partitions_ahead_months, wall_clock_us)
+    try:
+        await partitions.ensure_ahead()
+    except Exception:
+        log.exception("creating partitions ahead failed")
+    if not settings.partition_maintenance_interval_seconds:
+        return None
+    return asyncio.create_task(partitions.run(settings.partition_maintenance_interval_seconds), name="partitions")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -111,13 +127,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checkpoints = None
         if settings.checkpoint_interval_seconds:
             checkpoints = asyncio.create_task(app.state.integrity.run(), name="checkpoints")
+        partitions = await start_partitions(settings, db)
         try:
             yield
         finally:
-            if checkpoints is not None:
-                checkpoints.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await checkpoints
+            for task in (checkpoints, partitions):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await app.state.register.committer.close()
             if client_listener is not None:
                 await client_listener.stop()

@@ -24,6 +24,7 @@ from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.retention import expires_at
 from verwerkingenlog.domain.values import duration_value, moment_value, to_epoch_us
 from verwerkingenlog.integrity.records import KIND_ACTIE, KIND_LOGBOEKREGEL, KIND_PURGE, PurgeEntry, purge_record
+from verwerkingenlog.services.partitions import PartitionPurge
 from verwerkingenlog.services.register import wall_clock_us
 from verwerkingenlog.store import integrity as leaves_store
 from verwerkingenlog.store import logboek as logboek_store
@@ -91,6 +92,8 @@ class Purger:
         """Purge every lineage expired at the peilmoment (default: now); with ``dry_run`` only report."""
         peil = self.clock() if peilmoment_us is None else peilmoment_us
         report = PurgeReport(peil, dry_run)
+        if not dry_run:
+            await self._purge_months(report)
         after = 0
         while True:
             async with self.db.reading() as conn:
@@ -103,6 +106,18 @@ class Purger:
                 await (self._report(report, expired) if dry_run else self._purge(report, expired))
             if progress is not None:
                 progress(len(page))
+
+    async def _purge_months(self, report: PurgeReport) -> None:
+        """PostgreSQL: every ended month whose lineages have all expired goes as a whole (services.partitions)."""
+        months = PartitionPurge(self.db, self.clock, _expired, CRITERIUM)
+        for partition in await months.candidates():
+            done = await months.purge_month(partition, report.peilmoment_us)
+            if done is not None:
+                report.objecten += done.objecten
+                report.logboekregels += done.logboekregels
+                report.entries.append((done.entry, done.leaf_index))
+                self._count(report, done.lineages, done.terms, done.versions)
+        await months.drop_empty()
 
     async def _report(self, report: PurgeReport, lineage_ids: list[str]) -> None:
         async with self.db.reading() as conn:
