@@ -231,7 +231,8 @@ def test_migration_0008_numbers_existing_rows_and_appends_their_leaves(
     backend: tuple[str, str], fresh_database: str
 ) -> None:
     """Rows stored before 0008 get a seq in registration order (here: no action left, so by span start) and a
-    leaf each at the end of the tree; afterwards verify passes and new rows continue the numbering."""
+    leaf each at the end of the tree; afterwards verify passes and new rows continue the numbering. Rows whose
+    lineage an earlier purge removed (as purges before 0008 did) go with the next purge, recorded."""
     columns = (
         "lineage_id, trace_id, span_id, parent_span_id, status, status_message, start_ns, end_ns, processor, "
         "resource, attributes, client_id"
@@ -295,6 +296,22 @@ def test_migration_0008_numbers_existing_rows_and_appends_their_leaves(
         "ON n.kind = 'logboekregel' AND n.ref = r.seq AND n.level = 0 ORDER BY r.seq",
     )
     assert [tuple(r) for r in with_leaves] == [(1, 0), (2, 1), (3, 3)]
+
+    # Both old rows belong to lineages with no version left (as a purge before 0008 left them): the next purge
+    # removes them in a purge of their own, R-RET-3, and the entry with its action stays.
+    with TestClient(create_app(make_settings(fresh_database)), base_url="http://testserver") as tc:
+        state = tc.app.state  # type: ignore[attr-defined]
+        dry: PurgeReport = tc.portal.call(Purger(state.db, state.register.writer).run, True)  # type: ignore[union-attr]
+        assert (dry.logboekregels, dry.entries) == (2, [])
+        done: PurgeReport = tc.portal.call(Purger(state.db, state.register.writer).run)  # type: ignore[union-attr]
+        ((entry, own),) = done.entries
+        assert (done.logboekregels, done.versies, sorted(entry.leaves), own) == (2, 0, [0, 1], 4)
+        assert entry.criterium.startswith("R-RET-3")
+        report = tc.portal.call(verify)  # type: ignore[union-attr]
+        assert report.ok, report.findings
+        assert {(p.leaf_index, p.kind) for p in report.purged} == {(0, "logboekregel"), (1, "logboekregel")}
+    remaining = integrity_support.query(backend[0], fresh_database, "SELECT seq FROM logboekregel")
+    assert [tuple(r) for r in remaining] == [(3,)]
 
 
 def test_the_standalone_verifier_checks_a_logboekregel_and_names_a_changed_or_deleted_one(fresh: Fresh) -> None:

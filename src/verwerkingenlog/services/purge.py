@@ -10,7 +10,8 @@ Each batch of lineages is one transaction and one purge entry: the purge is reco
 content it removes (no personal data: counts, criterion, leaf indexes), the rows are deleted, and the purge's
 record is appended as a leaf of its own. The leaf hashes of the removed versions stay in the tree, so every
 checkpoint and every other proof still verifies. A lineage that came in through OTLP also loses its logboekregel
-row (the Logius fields, a leaf of its own): its leaf is listed with the versions' leaves.
+row (the Logius fields, a leaf of its own): its leaf is listed with the versions' leaves. Rows whose lineage
+was purged before that (migration 0008) are purged at the end of each run, in purges of their own.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from verwerkingenlog.store.write import LogWriter
 log = logging.getLogger("verwerkingenlog.purge")
 
 CRITERIUM = "R-RET-1: tijdstip + bewaartermijn of the lineage's current version lies before the peilmoment"
+ORPHAN_CRITERIUM = "R-RET-3: the logboekregel of a lineage whose versions an earlier purge removed"
 BATCH = 500
 
 
@@ -99,13 +101,44 @@ class Purger:
             async with self.db.reading() as conn:
                 page = await store.current_terms(conn, after, batch)
             if not page:
-                return report
+                break
             after = page[-1].seq
             expired = [t.lineage_id for t in page if _expired(t, peil)]
             if expired:
                 await (self._report(report, expired) if dry_run else self._purge(report, expired))
             if progress is not None:
                 progress(len(page))
+        await self._orphans(report, batch)
+        return report
+
+    async def _orphans(self, report: PurgeReport, batch: int) -> None:
+        """R-RET-3 for what purges before migration 0008 left behind: a logboekregel whose lineage is gone."""
+        if report.dry_run:
+            async with self.db.reading() as conn:
+                report.logboekregels += await logboek_store.orphan_count(conn)
+            return
+        while True:
+            async with self.db.writing() as conn:
+                await leaves_store.lock_log(conn)
+                regels = await logboek_store.orphan_seqs(conn, batch)
+                if not regels:
+                    return
+                leaves = await leaves_store.leaves_of(conn, KIND_LOGBOEKREGEL, regels)
+                entry = await leaves_store.add_purge(
+                    conn,
+                    self.clock(),
+                    report.peilmoment_us,
+                    ORPHAN_CRITERIUM,
+                    (len(regels), 0, 0),
+                    sorted(leaves.values()),
+                )
+                await store.remove_logboekregels(conn, regels)
+                (own,) = await leaves_store.append_leaves(conn, [Leaf(KIND_PURGE, entry.id, purge_record(entry))])
+            report.logboekregels += len(regels)
+            report.entries.append((entry, own))
+            log.info(
+                "purge #%d removed %d logboekregels of lineages purged earlier (leaf %d)", entry.id, len(regels), own
+            )
 
     async def _purge_months(self, report: PurgeReport) -> None:
         """PostgreSQL: every ended month whose lineages have all expired goes as a whole (services.partitions)."""

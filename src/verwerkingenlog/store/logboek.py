@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    exists,
     func,
     insert,
     or_,
@@ -42,7 +43,7 @@ from verwerkingenlog.integrity.records import KIND_LOGBOEKREGEL, LogboekregelEnt
 from verwerkingenlog.store.integrity import Leaf, append_leaves
 from verwerkingenlog.store.read import is_current
 from verwerkingenlog.store.rows import RowCodec
-from verwerkingenlog.store.tables import metadata, versie
+from verwerkingenlog.store.tables import merkle_node, metadata, versie
 from verwerkingenlog.store.tables import verwerkt_object as obj
 
 logboekregel = Table(
@@ -138,6 +139,27 @@ async def seqs_of_lineages(conn: AsyncConnection, lineage_ids: Sequence[str]) ->
         return []
     stmt = select(logboekregel.c.seq).where(logboekregel.c.lineage_id.in_(sorted(set(lineage_ids))))
     return sorted(int(r[0]) for r in await conn.execute(stmt))
+
+
+def _orphaned() -> ColumnElement[bool]:
+    """A row whose lineage has no version left (ix_versie_lineage_seq) but that has its leaf: the lineage was purged
+    before migration 0008 made the purge take the row along."""
+    no_version = ~exists().where(versie.c.lineage_id == logboekregel.c.lineage_id)
+    leaf = exists().where(
+        merkle_node.c.kind == KIND_LOGBOEKREGEL, merkle_node.c.ref == logboekregel.c.seq, merkle_node.c.level == 0
+    )
+    return and_(no_version, leaf)
+
+
+async def orphan_seqs(conn: AsyncConnection, limit: int) -> list[int]:
+    """The first ``limit`` rows (by seq) whose lineage an earlier purge removed without them."""
+    stmt = select(logboekregel.c.seq).where(_orphaned()).order_by(logboekregel.c.seq).limit(limit)
+    return [int(r[0]) for r in await conn.execute(stmt)]
+
+
+async def orphan_count(conn: AsyncConnection) -> int:
+    stmt = select(func.count()).select_from(logboekregel).where(_orphaned())
+    return int((await conn.execute(stmt)).scalar_one())
 
 
 def _activity(activity: str) -> ColumnElement[bool]:
