@@ -12,7 +12,9 @@ with their lineage:
 - Rows stored before this revision are numbered in registration order (the seq of their action's first version;
   rows whose action is gone last, by span start and ids) and get their leaves **appended** at the end of the
   tree in that order: the tree is append-only, so they cannot be put where their actions are. Their leaves are
-  later than every checkpoint signed before the upgrade, so those checkpoints stay valid.
+  later than every checkpoint signed before the upgrade, so those checkpoints stay valid. (A tree that is still
+  empty, waiting for `adopt_existing`, cannot come with rows: every OTLP write since 0006 appended leaves.) The
+  rows are read into memory at once: fine for the OTLP volumes registered so far, not for tens of millions.
 - The triggers refuse UPDATE (and TRUNCATE) as before; DELETE only of a row whose leaf a recorded purge lists in
   purged_leaf (the pattern of 0005). On PostgreSQL the purge deletes through the SECURITY DEFINER function
   verwerkingenlog_purge_logboekregels, so the application role needs no DELETE privilege (docs/deployment.md).
