@@ -489,6 +489,7 @@ def test_single_reads_cost_a_bounded_number_of_statements(api: Api) -> None:
 
 def test_objects_are_written_in_one_statement(api: Api) -> None:
     """No N+1 on writes: a POST with 1 or with 30 objects costs the same number of statements."""
+    assert api.post(actie(new_bsn())).status_code == 201  # the client lookup is cached after the first request
     counts = []
     for n in (1, 30):
         body = actie(*[new_bsn() for _ in range(n)])
