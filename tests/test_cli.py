@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -15,6 +17,8 @@ from typer.testing import CliRunner
 from tests.conftest import make_settings
 from verwerkingenlog.api.app import create_app
 from verwerkingenlog.cli import app
+from verwerkingenlog.services.audit import AuditEntry, AuditLog
+from verwerkingenlog.store.db import Database
 
 runner = CliRunner()
 
@@ -92,6 +96,56 @@ def test_removed_client_can_no_longer_authenticate(cli_env: str) -> None:
         after = tc.get("/api/v1/verwerkingsacties", params=params, headers=headers)
         assert after.status_code == 401
         assert after.json()["code"] == "authentication_failed"
+
+
+def test_rotate_gives_a_new_secret_and_ends_the_old_tokens(cli_env: str) -> None:
+    """clients rotate ID --json: a new secret, shown once; tokens of the old one are refused at once."""
+    cid = _unique("draai")
+    added = json.loads(runner.invoke(app, ["clients", "add", cid, "--scope", "read:normal", "--json"]).stdout)
+    old_token = runner.invoke(app, ["token", cid]).stdout.strip()
+    params = {"objecttype": "persoon", "soortObjectId": "BSN", "objectId": "1", "vertrouwelijkheid": "normaal"}
+    with TestClient(create_app(make_settings(os.environ["DATABASE_URL"]))) as tc:
+        before = tc.get("/api/v1/verwerkingsacties", params=params, headers={"Authorization": f"Bearer {old_token}"})
+        assert before.status_code == 200
+        rotated = runner.invoke(app, ["clients", "rotate", cid, "--json"])
+        assert rotated.exit_code == 0, rotated.output
+        new = json.loads(rotated.stdout)
+        assert new["clientId"] == cid and new["secret"] != added["secret"]
+        old = tc.get("/api/v1/verwerkingsacties", params=params, headers={"Authorization": f"Bearer {old_token}"})
+        assert old.status_code == 401
+        new_token = jwt.encode({"iss": cid, "iat": int(time.time())}, new["secret"], algorithm="HS256")
+        fresh = tc.get("/api/v1/verwerkingsacties", params=params, headers={"Authorization": f"Bearer {new_token}"})
+        assert fresh.status_code == 200
+    human = runner.invoke(app, ["clients", "rotate", cid])
+    assert human.exit_code == 0 and "not shown again" in human.stdout
+    unknown = runner.invoke(app, ["clients", "rotate", _unique("onbekend")])
+    assert unknown.exit_code == 2 and "No client" in unknown.output
+
+
+def test_client_changes_from_the_cli_are_audited(cli_env: str) -> None:
+    """add, rotate and remove from the CLI land in the admin audit trail, by OS user, without the secret."""
+    cid = _unique("audit")
+    secret = json.loads(runner.invoke(app, ["clients", "add", cid, "--json"]).stdout)["secret"]
+    new_secret = json.loads(runner.invoke(app, ["clients", "rotate", cid, "--json"]).stdout)["secret"]
+    assert runner.invoke(app, ["clients", "remove", cid]).exit_code == 0
+    assert runner.invoke(app, ["clients", "remove", cid]).exit_code == 2
+
+    async def entries() -> list[AuditEntry]:
+        db = Database(os.environ["DATABASE_URL"])
+        try:
+            return (await AuditLog(db).entries(limit=500))[1]
+        finally:
+            await db.dispose()
+
+    mine = [e for e in asyncio.run(entries()) if e.target == cid]
+    assert [(e.action, e.outcome) for e in reversed(mine)] == [
+        ("client:aanmaken", "ok"),
+        ("client:nieuw-geheim", "ok"),
+        ("client:intrekken", "ok"),
+        ("client:intrekken", "mislukt"),
+    ]
+    assert all(e.subject.startswith("cli:") for e in mine)
+    assert not any(secret in str(e) or new_secret in str(e) for e in mine)
 
 
 def test_migrate_reports_up_to_date(cli_env: str) -> None:

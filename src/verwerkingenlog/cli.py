@@ -24,6 +24,7 @@ from verwerkingenlog.domain.scopes import ALL_SCOPES, KNOWN_SCOPES, NORMAL_SCOPE
 from verwerkingenlog.domain.values import date_value, oin_value, render_registratie
 from verwerkingenlog.domain.var import ActiviteitVersie
 from verwerkingenlog.services import tokens
+from verwerkingenlog.services.audit import FAILED, OK, Actor, AuditLog
 from verwerkingenlog.services.clients import Client, ClientExists, Clients, UnknownScope
 from verwerkingenlog.services.var_import import Afwijzing
 from verwerkingenlog.settings import Settings
@@ -39,6 +40,18 @@ register_integrity_commands(app)  # keys, checkpoint, verify, purge (docs/integr
 register_ops_commands(app)  # backup, restore (docs/deployment.md)
 out = Console()
 err = Console(stderr=True)
+
+
+def _os_user() -> str:
+    """Who acts through the CLI (audit trail, VAR authorship): the operating-system user running it."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "cli:onbekend"
+
+
+def _cli_actor() -> Actor:
+    return Actor(subject=_os_user(), name=None, roles=("cli",))
 
 
 def _run(work: Callable[[Database], Awaitable[T]]) -> T:
@@ -121,7 +134,13 @@ def clients_add(
     scopes = scope or []
 
     async def work(db: Database) -> Client:
-        return await Clients(db).add(client_id, scopes)
+        try:
+            added = await Clients(db).add(client_id, scopes)
+        except (ClientExists, UnknownScope, ValueError) as exc:
+            await _audit(db, "client:aanmaken", client_id, FAILED, type(exc).__name__)
+            raise
+        await _audit(db, "client:aanmaken", added.client_id, OK, "scopes: " + " ".join(sorted(added.scopes)))
+        return added
 
     try:
         client = _run(work)
@@ -154,9 +173,52 @@ def clients_list(as_json: Annotated[bool, typer.Option("--json", help="Print as 
 @clients_app.command("remove")
 def clients_remove(client_id: Annotated[str, typer.Argument(help="The client to remove.")]) -> None:
     """Remove a client: its tokens stop working at once."""
-    if not _run(lambda db: Clients(db).remove(client_id)):
+
+    async def work(db: Database) -> bool:
+        removed = await Clients(db).remove(client_id)
+        await _audit(
+            db, "client:intrekken", client_id, OK if removed else FAILED, None if removed else "no such client"
+        )
+        return removed
+
+    if not _run(work):
         _fail(f"No client with id {client_id!r}.")
     out.print(f"Removed client {client_id}.")
+
+
+@clients_app.command("rotate")
+def clients_rotate(
+    client_id: Annotated[str, typer.Argument(help="The client that gets a new secret.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")] = False,
+) -> None:
+    """Give a client a new secret (shown only once): tokens signed with the old one stop working at once."""
+
+    async def work(db: Database) -> Client | None:
+        rotated = await Clients(db).rotate(client_id)
+        await _audit(
+            db, "client:nieuw-geheim", client_id, OK if rotated else FAILED, None if rotated else "no such client"
+        )
+        return rotated
+
+    client = _run(work)
+    if client is None:
+        _fail(f"No client with id {client_id!r}. See `verwerkingenlog clients list`.")
+        return
+    if as_json:
+        sys.stdout.write(json.dumps({"clientId": client.client_id, "secret": client.secret}) + "\n")
+        return
+    out.print(f"New secret for [bold]{client.client_id}[/bold] (store it now, it is not shown again): ")
+    out.print(f"[bold]{client.secret}[/bold]")
+    out.print("Tokens signed with the old secret are refused from now on.")
+
+
+async def _audit(
+    db: Database, action: str, target: str, outcome: str = OK, detail: str | None = None, found: bool = True
+) -> None:
+    """Client changes from the command line join the admin pages' audit trail (docs/admin.md), by OS user."""
+    if not found:
+        outcome, detail = FAILED, "no such client"
+    await AuditLog(db).record(_cli_actor(), action, target, outcome, detail)
 
 
 @app.command()
@@ -182,7 +244,7 @@ app.add_typer(var_app, name="var")
 
 def _operator() -> Caller:
     """The CLI is run by the register's operator on its own machine: every scope, recorded as `cli:<user>`."""
-    return Caller(f"cli:{getpass.getuser()}"[:100], frozenset(KNOWN_SCOPES))
+    return Caller(_os_user()[:100], frozenset(KNOWN_SCOPES))
 
 
 @var_app.command("import")
