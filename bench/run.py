@@ -515,8 +515,12 @@ class Suite:
             versions = int(await conn.fetchval("SELECT count(*) FROM verwerkingsactie_versie"))
             out: dict[str, Any] = {"versions": versions}
             for table in ("verwerkingsactie_versie", "verwerkt_object", "merkle_node", "idempotency_key"):
+                # Summed over the partitions on a partitioned table (migration 0009; the parent holds no rows).
                 heap, idx = await conn.fetchrow(
-                    "SELECT pg_table_size($1::regclass), pg_indexes_size($1::regclass)", table
+                    "SELECT sum(pg_table_size(r)), sum(pg_indexes_size(r)) FROM (SELECT relid AS r "
+                    "FROM pg_partition_tree($1::regclass) WHERE isleaf UNION ALL SELECT $1::regclass "
+                    "WHERE NOT EXISTS (SELECT FROM pg_partition_tree($1::regclass))) t",
+                    table,
                 )
                 out[table] = {
                     "table_mb_per_million": round(heap / versions * 1e6 / 2**20, 1),

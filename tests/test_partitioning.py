@@ -273,7 +273,7 @@ def test_inzage_across_partitions_uses_the_index_of_each(fresh: Fresh) -> None:
 
 @postgresql
 def test_purge_drops_a_fully_expired_month_and_purges_a_mixed_one_row_by_row(fresh: Fresh) -> None:
-    """R-RET-1/3 with partitions: a month whose every lineage has expired is purged as one entry — every leaf
+    """R-RET-1 and R-RET-3 with partitions: a month whose every lineage has expired is one purge entry — every leaf
     listed, the lineage's later version (next month) deleted with it, the month's partitions emptied and dropped;
     a month with one live lineage keeps its partitions and loses only its expired lineages, row by row, as
     today. Afterwards verify passes, every proof verifies and the old checkpoint is consistent with the new one."""
