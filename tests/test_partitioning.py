@@ -29,6 +29,7 @@ from verwerkingenlog.domain import versioning
 from verwerkingenlog.domain.model import Actiegegevens, NieuwObject, Versie
 from verwerkingenlog.domain.values import Vertrouwelijkheid, to_epoch_us
 from verwerkingenlog.integrity.records import KIND_ACTIE, actie_record
+from verwerkingenlog.services import partitions as partitions_service
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.partitions import Partitions
 from verwerkingenlog.services.purge import Purger, PurgeReport
@@ -339,6 +340,37 @@ def test_a_month_with_a_live_lineage_is_never_dropped(fresh: Fresh) -> None:
     assert report.entries == [] and report.versies == 0
     assert partitions_of(f)["2024-03"] == 1
     assert f.api.get(old.actie_id).status_code == 200
+
+
+@postgresql
+def test_a_month_that_cannot_be_emptied_in_time_is_purged_row_by_row(fresh: Fresh, monkeypatch: Any) -> None:
+    """When the month's TRUNCATE cannot get its lock in time (a long read of that month holds it), nothing of the
+    month purge happens (one transaction) and the same run purges the month's expired lineages row by row; the
+    emptied partition is dropped by the next run, and verify passes."""
+    f = fresh
+    create_months(f, date(2024, 4, 1))
+    append(f, [version(new_bsn(), us(2024, 4, d)) for d in (2, 3)])
+    monkeypatch.setattr(partitions_service, "LOCK_TIMEOUT", "200ms")
+
+    async def hold() -> Any:
+        con = await asyncpg.connect(async_url(f.url).replace("postgresql+asyncpg", "postgresql"))
+        transaction = con.transaction()
+        await transaction.start()
+        await con.execute("SELECT count(*) FROM verwerkingsactie_versie_p2024_04")  # ACCESS SHARE until the end
+        return con
+
+    reader = f.call(hold)
+    try:
+        report = purge(f)
+    finally:
+        f.call(reader.close)
+    ((entry, _),) = report.entries
+    assert (entry.lineages, entry.versies, entry.objecten) == (2, 2, 4)
+    assert partitions_of(f)["2024-04"] == 0  # emptied row by row; the drop timed out behind the read too
+    assert purge(f).entries == []
+    assert "2024-04" not in partitions_of(f)
+    result = verify(f)
+    assert result.ok, result.findings
 
 
 # -- the migration of a populated register -------------------------------------------------------------------
