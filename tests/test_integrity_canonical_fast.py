@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verwerkingenlog.integrity.canonical import leaf_bytes
+from verwerkingenlog.integrity.canonical import CanonicalizationError, leaf_bytes
 
 _scalars = (
     st.none()
@@ -27,6 +30,35 @@ _values = st.recursive(
 @given(st.dictionaries(st.text(max_size=8), _values, max_size=8))
 def test_fast_path_equals_rfc8785(record: dict[str, Any]) -> None:
     assert leaf_bytes(record) == rfc8785.dumps(record)
+
+
+def _wrapped(value: Any) -> Any:
+    """The same JSON value with every object as a read-only mapping and every array as a tuple: not exactly
+    `dict`/`list`, so `leaf_bytes` converts it and takes its second encoder."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _wrapped(v) for k, v in value.items()})
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(_wrapped(v) for v in value)
+    return value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), _values, min_size=1, max_size=8))
+def test_both_encoders_write_the_rfc8785_bytes(record: dict[str, Any]) -> None:
+    expected = rfc8785.dumps(record)
+    assert leaf_bytes(record) == expected  # exactly dict/list/str/int/bool/None: msgspec, no copy
+    assert leaf_bytes(_wrapped(record)) == expected  # mappings and tuples: converted, the standard library's encoder
+    assert leaf_bytes({**record, "t": tuple(record)}) == rfc8785.dumps({**record, "t": list(record)})
+
+
+def test_values_beyond_the_fast_encoders_are_refused_or_canonicalised_as_before() -> None:
+    big = {"n": 2**53}  # beyond ±(2**53 - 1): rfc8785 refuses it, whichever path is taken
+    for record in (big, MappingProxyType(big)):
+        with pytest.raises(CanonicalizationError):
+            leaf_bytes(record)
+    with pytest.raises(CanonicalizationError):
+        leaf_bytes({"s": "\ud800"})  # a lone surrogate has no UTF-8 form
+    assert leaf_bytes({"f": 1e21, "g": [0.1]}) == rfc8785.dumps({"f": 1e21, "g": [0.1]})
 
 
 def test_control_characters_keys_and_floats() -> None:
