@@ -75,12 +75,12 @@ async def verwerkingsacties_bulk(request: Request, caller: Caller = Depends(requ
     where: list[int] = []
     for pos, (line, text) in enumerate(lines):
         try:
-            body = bodies.parse(bodies.PostBody, text)
+            gegevens, objecten = bodies.parse_post(text)
         except ValidationFailed as exc:
             results[pos] = {"line": line, **_problem(exc)}
             continue
         sent = None if key is None else idempotency.IdempotencyKey(f"{key}:{line}", idempotency.fingerprint(text))
-        entries.append(bulk.Entry(sent, bodies.gegevens_of(body), bodies.objecten_of(body)))
+        entries.append(bulk.Entry(sent, gegevens, objecten))
         where.append(pos)
     register: Register = request.app.state.register
     outcomes = await bulk.ingest(register, caller, entries) if entries else []
@@ -94,7 +94,7 @@ async def verwerkingsacties_bulk(request: Request, caller: Caller = Depends(requ
                 "line": line,
                 "status": 201,
                 "actieId": outcome.version.actie_id,
-                "url": r.actie(outcome.version)["url"],
+                "url": r.actie_url(outcome.version.actie_id),
                 "leafIndex": outcome.leaf_index,
             }
             if outcome.replayed:
