@@ -41,7 +41,8 @@ def steps(codec: RowCodec, renderer: Renderer) -> list[tuple[str, Step]]:
         return out
 
     def version(parsed: list[Any]) -> list[Any]:
-        return [versioning.first_version(g, o, 1_764_000_000_000_000, "bench") for g, o in parsed]
+        new_id = versioning.random_ids()
+        return [versioning.first_version(g, o, 1_764_000_000_000_000, "bench", new_id) for g, o in parsed]
 
     def rows(versions: list[Any]) -> list[Any]:
         for seq, v in enumerate(versions, 1):

@@ -6,6 +6,7 @@ The store assigns `seq`; here we only decide content, ids and the `vervallen` fl
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -19,6 +20,31 @@ IdFactory = Callable[[], str]
 def random_id() -> str:
     """R-VAL-1: ids the register issues are random (version 4) UUIDs, never time-ordered (B2357)."""
     return str(uuid.uuid4())
+
+
+_VARIANT = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
+
+
+def uuid4_text(random16: bytes) -> str:
+    """The text of ``uuid.UUID(bytes=random16, version=4)``: the version nibble set to 4, the variant bits to
+    RFC 4122's ``10``, without building a UUID object."""
+    h = random16.hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+def random_ids(batch: int = 256) -> IdFactory:
+    """`random_id` for many ids in a row (bulk ingest): the same random version-4 UUIDs (R-VAL-1, B2357), drawn
+    from ``os.urandom`` 16 bytes at a time but ``batch`` ids per call, for one request (not shared, not kept).
+    `uuid.uuid4` cost 5 µs per id, two to four ids per action."""
+    pending: list[str] = []
+
+    def new_id() -> str:
+        if not pending:
+            block = os.urandom(16 * batch)
+            pending.extend(uuid4_text(block[i : i + 16]) for i in range(len(block) - 16, -1, -16))
+        return pending.pop()
+
+    return new_id
 
 
 def first_version(

@@ -83,6 +83,7 @@ async def _attempt(register: Register, caller: Caller, entries: Sequence[Entry])
             )
             remembered.update({str(r[0]): (str(r[1]), str(r[2])) for r in await conn.execute(stmt)})
         new: list[tuple[int, Versie]] = []
+        new_id = versioning.random_ids()
         in_request: dict[str, tuple[str, int]] = {}  # key → (fingerprint, index of its first entry)
         replays: list[tuple[int, str]] = []
         purged: list[str] = []
@@ -108,7 +109,7 @@ async def _attempt(register: Register, caller: Caller, entries: Sequence[Entry])
                         replays.append((i, f"#{in_request[e.key.key][1]}"))
                     continue
                 in_request[e.key.key] = (e.key.fingerprint, i)
-            new.append((i, versioning.first_version(e.gegevens, e.objecten, now, caller.client_id)))
+            new.append((i, versioning.first_version(e.gegevens, e.objecten, now, caller.client_id, new_id)))
         # Keys to (re)claim: expired rows make way (docs/idempotency.md).
         fresh_keys = [entries[i].key for i, _ in new if entries[i].key is not None]
         claimed = [k.key for k in fresh_keys if k is not None]

@@ -12,6 +12,8 @@ from verwerkingenlog.store.pseudonymisation import Pseudonymiser
 
 _OBJECT_CTX = b"verwerkt_object.object_id"
 _AFNEMER_CTX = b"verwerkingsactie.afnemer_id"
+# What `json.dumps(..., ensure_ascii=False)` builds on every call, built once (the stored text is the same).
+_soorten_json = json.JSONEncoder(ensure_ascii=False).encode
 
 _SCALARS = (
     "actie_naam",
@@ -73,7 +75,7 @@ class RowCodec:
                     "object_sleutel": self.pseudo.sleutel(o.soort_object_id, o.object_id),
                     "tijdstip_us": v.gegevens.tijdstip_us,
                     "betrokkenheid": o.betrokkenheid,
-                    "soorten_gegevens": json.dumps(list(o.soorten_gegevens), ensure_ascii=False),
+                    "soorten_gegevens": _soorten_json(list(o.soorten_gegevens)),
                     "tijdstip_registratie_us": v.tijdstip_registratie_us,
                 }
             )
