@@ -50,8 +50,7 @@ async def verwerkingsactie_create(request: Request, caller: Caller = Depends(req
     key = c.value(idempotency.HEADER, request.headers.get(idempotency.HEADER), idempotency.key_value)
     c.raise_if_any()
     raw = await json_body(request)
-    body = bodies.parse(bodies.PostBody, raw)
-    gegevens, objecten = bodies.gegevens_of(body), bodies.objecten_of(body)
+    gegevens, objecten = bodies.parse_post(raw)  # msgspec first, pydantic's errors for what it refuses
     replayed = False
     if key is None:
         created = await _register(request).create(caller, gegevens, objecten)
