@@ -30,7 +30,7 @@ class Pseudonymiser:
         self._index_key = _derive(secret, b"blind-index")
         # HMAC-SHA-256 (RFC 2104) with the key's inner and outer pads hashed once: `hmac.new` per value set
         # the key up again for every object (2 µs of 3 per blind index, in bulk ingest). The key (32 bytes,
-        # above) is shorter than the block, so it is only padded. tests/test_bulk_row_building.py checks the
+        # above) is shorter than the block, so it is only padded. tests/test_bulk_cpu_paths.py checks the
         # result against `hmac`.
         block = self._index_key.ljust(hashlib.sha256().block_size, b"\x00")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))

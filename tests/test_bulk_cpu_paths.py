@@ -1,18 +1,22 @@
 """The cheaper per-entry steps of bulk ingest (docs/performance.md, "Bulk ingest") build exactly what the plain
 standard-library forms built: the blind index is HMAC-SHA-256 (R-PRIV-1), the issued ids are random version-4
-UUIDs (R-VAL-1, B2357), the stored `soorten_gegevens` text is `json.dumps`'s."""
+UUIDs (R-VAL-1, B2357), the stored `soorten_gegevens` text is `json.dumps`'s; the cycle collector's pause during
+a bulk request ends with the last one."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import hmac
 import json
 import re
 import uuid
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from verwerkingenlog.api.bulk import _gc_paused
 from verwerkingenlog.domain.model import Actiegegevens, Versie, VerwerktObject
 from verwerkingenlog.domain.values import Vertrouwelijkheid
 from verwerkingenlog.domain.versioning import random_ids, uuid4_text
@@ -56,3 +60,29 @@ def test_stored_soorten_gegevens_text_is_json_dumps(soorten: list[str]) -> None:
     v = Versie("a", "a", 1, False, 0, gegevens, (o,))
     (row,) = RowCodec(Pseudonymiser(b"k" * 32)).object_rows(1, v)
     assert row["soorten_gegevens"] == json.dumps(soorten, ensure_ascii=False)
+
+
+def test_the_collector_pause_is_counted_across_overlapping_bulk_requests() -> None:
+    """The cycle collector waits while any bulk request runs and works again after the last (api.bulk)."""
+    assert gc.isenabled()
+    first, second = _gc_paused(), _gc_paused()
+    first.__enter__()
+    assert not gc.isenabled()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second request still runs
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _gc_paused():
+        raise RuntimeError("a failing request")
+    assert gc.isenabled()
+
+
+def test_the_collector_pause_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        with _gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
