@@ -166,11 +166,58 @@ async def main(n: int, months: int, seed: int, keep: bool = False) -> None:
         await admin.close()
 
 
+async def purge_timing(n: int, seed: int) -> None:
+    """Purge ``n`` expired versions registered in one ended month: as a whole month (its own partition) and row by
+    row (the same versions in the DEFAULT partition), each in a fresh database, with their Merkle leaves."""
+    from verwerkingenlog.api import bodies as parse
+    from verwerkingenlog.domain import versioning
+    from verwerkingenlog.services.purge import Purger
+    from verwerkingenlog.store import partitions
+    from verwerkingenlog.store.write import LogWriter
+
+    gen = Generator(seed, 20_000)
+    codec = RowCodec(Pseudonymiser(KEY.encode()))
+    registered = int(datetime(2024, 1, 15, tzinfo=UTC).timestamp() * 1_000_000)
+    versions = []
+    for _ in range(n):
+        body = parse.parse(parse.PostBody, json.dumps({**gen.actie(), "bewaartermijn": "P1M"}).encode())
+        versions.append(versioning.first_version(parse.gegevens_of(body), parse.objecten_of(body), registered))
+    admin = await asyncpg.connect(PG_ADMIN)
+    base = PG_ADMIN.rsplit("/", 1)[0]
+    try:
+        for whole in (True, False):
+            name = f"vl_purge_{uuid.uuid4().hex[:8]}"
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            db = Database(f"{base}/{name}")
+            try:
+                await migrate.upgrade(db)
+                writer = LogWriter(codec)
+                async with db.writing() as conn:
+                    if whole:
+                        await partitions.create_months(conn, [partitions.month_of(registered)])
+                    for i in range(0, n, 1000):
+                        await writer.append(conn, versions[i : i + 1000])
+                t0 = time.perf_counter()
+                report = await Purger(db, writer).run()
+                seconds = time.perf_counter() - t0
+                how = "as one month (TRUNCATE + DROP)" if whole else "row by row (DELETE per version)"
+                print(f"purge {report.versies} versions {how}: {seconds:.1f} s, {len(report.entries)} purge entries")
+            finally:
+                await db.dispose()
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--versions", type=int, default=200_000)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--keep", action="store_true", help="Keep both databases (vl_sizing_*) to inspect.")
+    parser.add_argument("--purge", type=int, metavar="N", help="Instead: time purging N expired versions of a month.")
     args = parser.parse_args()
-    asyncio.run(main(args.versions, args.months, args.seed, args.keep))
+    if args.purge:
+        asyncio.run(purge_timing(args.purge, args.seed))
+    else:
+        asyncio.run(main(args.versions, args.months, args.seed, args.keep))
