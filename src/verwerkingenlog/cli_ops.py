@@ -73,7 +73,7 @@ def partitions(
                 return [], []
             service = Partitions(db, settings.partitions_ahead_months if ahead is None else ahead, wall_clock_us)
             created = await service.ensure_ahead() if create else []
-            return created, await service.list()
+            return created, await service.overview()
         finally:
             await db.dispose()
 

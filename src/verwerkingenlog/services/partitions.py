@@ -65,7 +65,8 @@ class Partitions:
         if self.db.is_sqlite:
             return []
         async with self.db.reading() as conn:
-            missing = [m for m in self.months() if m not in await store.existing_months(conn)]
+            existing = await store.existing_months(conn)
+        missing = [m for m in self.months() if m not in existing]
         created = []
         for month in missing:
             async with self.db.writing() as conn:
@@ -89,7 +90,8 @@ class Partitions:
             except Exception:
                 log.exception("creating partitions ahead failed")
 
-    async def list(self, counts: bool = True) -> list[store.Partition]:
+    async def overview(self, counts: bool = True) -> list[store.Partition]:
+        """Every partition of the log tables with its rows (exact, or the planner's estimate) and sizes."""
         async with self.db.reading() as conn:
             return await store.list_partitions(conn, counts=counts)
 
