@@ -1,7 +1,6 @@
 """The cheaper per-entry steps of bulk ingest (docs/performance.md, "Bulk ingest") build exactly what the plain
-standard-library forms built: the blind index is HMAC-SHA-256 (R-PRIV-1), the issued ids are random version-4
-UUIDs (R-VAL-1, B2357), the stored `soorten_gegevens` text is `json.dumps`'s; the cycle collector's pause during
-a bulk request ends with the last one."""
+standard-library forms built: the blind index, the issued ids, the stored `soorten_gegevens` text; and the cycle
+collector's pause during a bulk request ends with the last one."""
 
 from __future__ import annotations
 
@@ -30,6 +29,7 @@ _text = st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
 @settings(max_examples=200, deadline=None)
 @given(st.binary(min_size=32, max_size=80), _text, _text)
 def test_blind_index_is_hmac_sha256_of_kind_and_value(secret: bytes, soort: str, object_id: str) -> None:
+    """R-PRIV-1: the blind index is HMAC-SHA-256 of kind and value, with precomputed pads."""
     key = _derive(secret, b"blind-index")
     expected = hmac.new(key, soort.encode() + b"\x00" + object_id.encode(), hashlib.sha256).digest()
     pseudo = Pseudonymiser(secret)
@@ -40,10 +40,12 @@ def test_blind_index_is_hmac_sha256_of_kind_and_value(secret: bytes, soort: str,
 @settings(max_examples=500, deadline=None)
 @given(st.binary(min_size=16, max_size=16))
 def test_uuid4_text_is_the_text_of_the_version_4_uuid(random16: bytes) -> None:
+    """R-VAL-1 (B2357): the ids the register issues are the text of random version-4 UUIDs."""
     assert uuid4_text(random16) == str(uuid.UUID(bytes=random16, version=4))
 
 
 def test_random_ids_are_distinct_version_4_uuids_across_batches() -> None:
+    """R-VAL-1: ids drawn in batches are distinct, lowercase, version 4."""
     new_id = random_ids(batch=8)
     ids = [new_id() for _ in range(100)]  # 13 batches
     assert len(set(ids)) == 100
