@@ -226,15 +226,17 @@ class _ObjectFast(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     objectId: str
     betrokkenheid: str | None = None
     verwerkteSoortenGegevens: list[_SoortFast] | None = None
-    url: Any = None
-    verwerktObjectId: Any = None  # R-POST-5: ignored
+    # Ignored (R-VAL-10, R-POST-5), so pydantic takes any JSON there; this path only a string or null. Other
+    # values go to pydantic, whose JSON parser has limits of its own (nesting depth) that msgspec's has not.
+    url: str | None = None
+    verwerktObjectId: str | None = None
 
 
 _PostFast = msgspec.defstruct(
     "_PostFast",
     [(n, str) if n in REQUIRED else (n, str | None, None) for n, _ in ACTIE_FIELDS]
     + [("verwerkteObjecten", list[_ObjectFast])]
-    + [(ro, Any, None) for ro in READ_ONLY],
+    + [(ro, str | None, None) for ro in READ_ONLY],
     forbid_unknown_fields=True,
     kw_only=True,
 )
@@ -268,7 +270,7 @@ def _fast_post(raw: bytes) -> tuple[Actiegegevens, list[NieuwObject]] | None:
                     soorten,
                 )
             )
-    except (msgspec.MsgspecError, ValueError):  # InvalidValue is a ValueError, as is a UnicodeDecodeError
+    except (msgspec.MsgspecError, ValueError, RecursionError):  # InvalidValue and UnicodeDecodeError are ValueErrors
         return None
     return _gegevens(data), objecten
 
