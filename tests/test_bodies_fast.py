@@ -229,3 +229,45 @@ def test_known_differences_of_the_two_parsers_fall_back() -> None:
     assert isinstance(with_dup, ValidationFailed)
     assert [(p.name, p.code) for p in with_dup.params] == [("vertrouwelijkheid", "invalid_choice")]
     assert bodies._fast_post(duplicate) is None
+
+
+_BASE = json.dumps(
+    {
+        "vertrouwelijkheid": "normaal",
+        "tijdstip": "2024-04-05T14:35:42+01:00",
+        "verwerkteObjecten": [],
+        "actieNaam": "AB",
+    }
+).encode()
+_OBJECT = b'{"objecttype":"persoon","soortObjectId":"BSN","objectId":"1"}'
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _BASE.replace(b'"AB"', b'"A\x01B"'),  # raw control characters in a string
+        _BASE.replace(b'"AB"', b'"A\tB"'),
+        _BASE.replace(b'"AB"', b'"A\x7fB"'),  # DEL is allowed
+        _BASE.replace(b', "actieNaam"', b',\x0c"actieNaam"'),  # whitespace JSON does not know
+        _BASE.replace(b', "actieNaam"', b',\xc2\xa0"actieNaam"'),
+        _BASE[:-1] + b",}",  # trailing commas
+        _BASE.replace(b"[]", b"[" + _OBJECT + b",]"),
+        _BASE + b" x",  # trailing content
+        _BASE + _BASE,
+        _BASE + b"\x00",
+        _BASE.replace(b'"AB"', b'"A\\xB"'),  # escapes
+        _BASE.replace(b'"AB"', b'"A\\U0041B"'),
+        _BASE.replace(b'"AB"', b'"A\\ud83d\\ude00B"'),
+        _BASE.replace(b'"AB"', b'"A\\ude00\\ud83dB"'),
+        _BASE.replace(b'"actieNaam"', b'"actie\\u004eaam"'),
+        _BASE.replace(b'"AB"', b'"A\xc0\xafB"'),  # UTF-8: overlong, a surrogate, a noncharacter
+        _BASE.replace(b'"AB"', b'"A\xed\xa0\x80B"'),
+        _BASE.replace(b'"AB"', b'"A\xef\xbf\xbfB"'),
+        _BASE.replace(b'"AB"', b"Null"),
+        b"",
+        b"   ",
+    ],
+)
+def test_both_parsers_take_and_refuse_the_same_json_edge_cases(raw: bytes) -> None:
+    fast, expected = _check(raw)
+    assert (fast is None) == isinstance(expected, ValidationFailed)
