@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select, tuple_
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from verwerkingenlog.domain.idempotency import Remembered
@@ -114,16 +115,16 @@ class LogReader:
             )
         )
         where = [match, _visible(), *_filters(f)]
-        count = (await conn.execute(select(func.count()).select_from(versie).where(*where))).scalar_one()
         stmt = (
-            select(versie)
+            select(versie, _TOTAL)
             .where(*where)
             .order_by(versie.c.tijdstip_us.desc(), versie.c.seq.desc())
             .limit(limit)
             .offset(offset)
         )
-        page = await self._versies(conn, stmt, obj.c.object_sleutel == sleutel, obj.c.objecttype == f.objecttype)
-        return int(count), page
+        count, rows = await _counted(conn, stmt, select(func.count()).select_from(versie).where(*where), offset)
+        page = await self._versies_of(conn, rows, (obj.c.object_sleutel == sleutel, obj.c.objecttype == f.objecttype))
+        return count, page
 
     async def search_objecten(
         self, conn: AsyncConnection, f: ObjectFilter, limit: int, offset: int
@@ -137,16 +138,16 @@ class LogReader:
             *_filters(f),
         ]
         joined = obj.join(versie, _OBJECT_OF_VERSION)
-        count = (await conn.execute(select(func.count()).select_from(joined).where(*where))).scalar_one()
         stmt = (
-            select(obj, versie)
+            select(obj, versie, _TOTAL)
             .select_from(joined)
             .where(*where)
             .order_by(versie.c.tijdstip_us.desc(), versie.c.seq.desc(), obj.c.positie)
             .limit(limit)
             .offset(offset)
         )
-        return int(count), await self._pairs(conn, stmt)
+        count, rows = await _counted(conn, stmt, select(func.count()).select_from(joined).where(*where), offset)
+        return count, self._pairs_of(rows)
 
     async def object_by_id(self, conn: AsyncConnection, verwerkt_object_id: str) -> list[tuple[VerwerktObject, Versie]]:
         """R-INZS-1: the object as it is in the current, non-vervallen version of its action."""
@@ -159,8 +160,11 @@ class LogReader:
         return await self._pairs(conn, stmt)
 
     async def _pairs(self, conn: AsyncConnection, stmt: Select[Any]) -> list[tuple[VerwerktObject, Versie]]:
+        return self._pairs_of((await conn.execute(stmt)).mappings().all())
+
+    def _pairs_of(self, rows: Sequence[RowMapping]) -> list[tuple[VerwerktObject, Versie]]:
         out = []
-        for row in (await conn.execute(stmt)).mappings():
+        for row in rows:
             o = self.codec.object(row)
             out.append((o, self.codec.versie(row, (o,))))
         return out
@@ -168,7 +172,11 @@ class LogReader:
     async def _versies(
         self, conn: AsyncConnection, stmt: Select[Any], *object_filter: ColumnElement[bool]
     ) -> list[Versie]:
-        rows = (await conn.execute(stmt)).mappings().all()
+        return await self._versies_of(conn, (await conn.execute(stmt)).mappings().all(), object_filter)
+
+    async def _versies_of(
+        self, conn: AsyncConnection, rows: Sequence[RowMapping], object_filter: Sequence[ColumnElement[bool]]
+    ) -> list[Versie]:
         if not rows:
             return []
         objects = await self._objects(
@@ -190,6 +198,23 @@ class LogReader:
         for row in (await conn.execute(stmt)).mappings():
             out[row["versie_seq"]].append(self.codec.object(row))
         return out
+
+
+_TOTAL = func.count().over().label("vl_total")
+"""The number of matches, on every row of a page: one query per page instead of a count and a page (each
+walks every match of the person; on a partitioned log each is also planned over every partition)."""
+
+
+async def _counted(
+    conn: AsyncConnection, page: Select[Any], count: Select[Any], offset: int
+) -> tuple[int, Sequence[RowMapping]]:
+    """A page and the total. Only a page past the end, which carries no total, costs the separate count."""
+    rows = (await conn.execute(page)).mappings().all()
+    if rows:
+        return int(rows[0]["vl_total"]), rows
+    if offset == 0:
+        return 0, rows
+    return int((await conn.execute(count)).scalar_one()), rows
 
 
 def _filters(f: ObjectFilter) -> list[ColumnElement[bool]]:
