@@ -522,9 +522,9 @@ class Suite:
                     "WHERE NOT EXISTS (SELECT FROM pg_partition_tree($1::regclass))) t",
                     table,
                 )
-                out[table] = {
-                    "table_mb_per_million": round(heap / versions * 1e6 / 2**20, 1),
-                    "index_mb_per_million": round(idx / versions * 1e6 / 2**20, 1),
+                out[table] = {  # sum() over bigint is numeric: asyncpg gives a Decimal
+                    "table_mb_per_million": round(int(heap or 0) / versions * 1e6 / 2**20, 1),
+                    "index_mb_per_million": round(int(idx or 0) / versions * 1e6 / 2**20, 1),
                 }
             return out
         finally:
