@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -36,6 +37,39 @@ def wait_until(check: object, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(0.05)
+
+
+BROWSER_DIR = Path(__file__).parent / "browser"
+
+
+@contextmanager
+def openid_provider(log: Path, client_id: str, secret: str, redirect_uri: str) -> Iterator[str]:
+    """A real OpenID provider (the certified `oidc-provider` package, tests/browser/oidc_provider.mjs) with one
+    client, on a free port; yields its issuer URL once discovery answers."""
+    port = free_port()
+    with open(log, "wb") as out:
+        op = subprocess.Popen(
+            ["node", str(BROWSER_DIR / "oidc_provider.mjs"), str(port), client_id, secret, redirect_uri],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=BROWSER_DIR,
+        )
+    issuer = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        if op.poll() is not None:
+            raise AssertionError(f"OpenID provider exited: {log.read_text()[-2000:]}")
+        try:
+            return httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(ready, 20, "the OpenID provider")
+        yield issuer
+    finally:
+        op.terminate()
+        op.wait(10)
 
 
 class RegisterProcess:

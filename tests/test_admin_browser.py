@@ -8,7 +8,6 @@ allows; an employee without a mapped group is refused; axe-core finds no serious
 from __future__ import annotations
 
 import re
-import subprocess
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,10 +19,9 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import _prepare, _run
 from tests.helpers import actie, new_bsn
-from tests.live import free_port, wait_until
+from tests.live import free_port, openid_provider
 from tests.test_portal_browser import (
     BIN,
-    BROWSER_DIR,
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
@@ -54,46 +52,28 @@ def browser() -> Iterator[Browser]:
 def beheer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real OpenID provider for employees and a register whose admin pages log in with it; returns its URL."""
     tmp = tmp_path_factory.mktemp("admin-oidc")
-    op_port, port = free_port(), free_port()
+    port = free_port()
     redirect = f"http://127.0.0.1:{port}/beheer/auth"
-    op_log = tmp / "op.log"
-    with open(op_log, "wb") as out:
-        op = subprocess.Popen(
-            ["node", str(BROWSER_DIR / "oidc_provider.mjs"), str(op_port), "beheer", "op-secret", redirect],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=BROWSER_DIR,
-        )
-    issuer = f"http://127.0.0.1:{op_port}"
-
-    def op_ready() -> bool:
-        if op.poll() is not None:
-            raise AssertionError(f"OpenID provider exited: {op_log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     server = None
-    try:
-        wait_until(op_ready, 20, "the OpenID provider")
-        env = _env(
-            tmp,
-            ADMIN_OIDC_ISSUER=issuer,
-            ADMIN_OIDC_CLIENT_ID="beheer",
-            ADMIN_OIDC_CLIENT_SECRET="op-secret",
-            ADMIN_OIDC_SCOPE="openid profile groups",
-            ADMIN_SESSION_SECRET=ADMIN_SECRET,
-        )
-        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs an event loop in this thread
-            pool.submit(_run, _prepare(env["DATABASE_URL"])).result()
-        server = Server([str(BIN / "verwerkingenlog"), "serve", "--port", str(port)], env, tmp / "register.log", port)
-        yield server.url
-    finally:
-        if server is not None:
-            server.stop()
-        op.terminate()
-        op.wait(10)
+    with openid_provider(tmp / "op.log", "beheer", "op-secret", redirect) as issuer:
+        try:
+            env = _env(
+                tmp,
+                ADMIN_OIDC_ISSUER=issuer,
+                ADMIN_OIDC_CLIENT_ID="beheer",
+                ADMIN_OIDC_CLIENT_SECRET="op-secret",
+                ADMIN_OIDC_SCOPE="openid profile groups",
+                ADMIN_SESSION_SECRET=ADMIN_SECRET,
+            )
+            with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs an event loop in this thread
+                pool.submit(_run, _prepare(env["DATABASE_URL"])).result()
+            server = Server(
+                [str(BIN / "verwerkingenlog"), "serve", "--port", str(port)], env, tmp / "register.log", port
+            )
+            yield server.url
+        finally:
+            if server is not None:
+                server.stop()
 
 
 def _login(browser: Browser, base: str, account: str, viewport: dict[str, int] = DESKTOP, **kw: Any) -> Page:

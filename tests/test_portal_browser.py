@@ -23,7 +23,7 @@ from pypdf import PdfReader
 
 from tests.conftest import TEST_KEY, _prepare, _run
 from tests.helpers import actie, new_bsn
-from tests.live import free_port, wait_until
+from tests.live import BROWSER_DIR, free_port, openid_provider, wait_until
 from tests.portal_support import SECRET
 from verwerkingenlog.demo import DEMO_BSN
 from verwerkingenlog.services import tokens
@@ -37,7 +37,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-BROWSER_DIR = Path(__file__).parent / "browser"
 AXE = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
 BIN = Path(sys.executable).parent
 PHONE = {"width": 375, "height": 740}
@@ -223,56 +222,39 @@ def openid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     """A real OpenID provider (the certified `oidc-provider` package) and a portal that logs in with it;
     returns (portal URL, a BSN with one logged action)."""
     tmp = tmp_path_factory.mktemp("portal-oidc")
-    op_port, portal_port = free_port(), free_port()
+    portal_port = free_port()
     redirect = f"http://127.0.0.1:{portal_port}/portaal/auth"
-    op_log = tmp / "op.log"
-    with open(op_log, "wb") as out:
-        op = subprocess.Popen(
-            ["node", str(BROWSER_DIR / "oidc_provider.mjs"), str(op_port), "portaal", "op-secret", redirect],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=BROWSER_DIR,
-        )
-    issuer = f"http://127.0.0.1:{op_port}"
-
-    def op_ready() -> bool:
-        if op.poll() is not None:
-            raise AssertionError(f"OpenID provider exited: {op_log.read_text()[-2000:]}")
-        try:
-            return httpx.get(f"{issuer}/.well-known/openid-configuration", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     server = None
-    try:
-        wait_until(op_ready, 20, "the OpenID provider")
-        env = _env(
-            tmp,
-            PORTAL_OIDC_ISSUER=issuer,
-            PORTAL_OIDC_CLIENT_ID="portaal",
-            PORTAL_OIDC_CLIENT_SECRET="op-secret",
-            PORTAL_OIN="00000001001172773000",
-        )
-        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs an event loop in this thread
-            clients = pool.submit(_run, _prepare(env["DATABASE_URL"])).result()
-        server = Server(
-            [str(BIN / "verwerkingenlog"), "serve", "--port", str(portal_port)], env, tmp / "portal.log", portal_port
-        )
-        bsn = new_bsn()
-        now = datetime.now(UTC).replace(microsecond=0).isoformat()
-        body = actie(bsn, verwerkingNaam="Inschrijving via DigiD", tijdstip=now)
-        r = httpx.post(
-            f"{server.url}/api/v1/verwerkingsacties",
-            json=body,
-            headers={"Authorization": f"Bearer {tokens.issue(clients['alles'])}"},
-        )
-        assert r.status_code == 201, r.text
-        yield server.url, bsn
-    finally:
-        if server is not None:
-            server.stop()
-        op.terminate()
-        op.wait(10)
+    with openid_provider(tmp / "op.log", "portaal", "op-secret", redirect) as issuer:
+        try:
+            env = _env(
+                tmp,
+                PORTAL_OIDC_ISSUER=issuer,
+                PORTAL_OIDC_CLIENT_ID="portaal",
+                PORTAL_OIDC_CLIENT_SECRET="op-secret",
+                PORTAL_OIN="00000001001172773000",
+            )
+            with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs an event loop in this thread
+                clients = pool.submit(_run, _prepare(env["DATABASE_URL"])).result()
+            server = Server(
+                [str(BIN / "verwerkingenlog"), "serve", "--port", str(portal_port)],
+                env,
+                tmp / "portal.log",
+                portal_port,
+            )
+            bsn = new_bsn()
+            now = datetime.now(UTC).replace(microsecond=0).isoformat()
+            body = actie(bsn, verwerkingNaam="Inschrijving via DigiD", tijdstip=now)
+            r = httpx.post(
+                f"{server.url}/api/v1/verwerkingsacties",
+                json=body,
+                headers={"Authorization": f"Bearer {tokens.issue(clients['alles'])}"},
+            )
+            assert r.status_code == 201, r.text
+            yield server.url, bsn
+        finally:
+            if server is not None:
+                server.stop()
 
 
 def test_login_through_a_real_openid_provider(browser: Browser, openid: tuple[str, str]) -> None:
