@@ -156,7 +156,7 @@ def isolated_api(backend: tuple[str, str], fresh_database: str) -> Iterator[Api]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def log_lines_hold_no_bsn_or_token() -> Iterator[None]:
+def log_lines_hold_no_bsn_or_token(request: pytest.FixtureRequest) -> Iterator[None]:
     """During the whole run every log record of every logger passes the production handler (JSON, redacting,
     observability.handler); at the end its output must hold no BSN-like number and no token (docs/deployment.md,
     Logs). A failure here names the offending lines."""
@@ -183,7 +183,10 @@ def log_lines_hold_no_bsn_or_token() -> Iterator[None]:
         or observability.JWT_LIKE.search(line)
         or observability.CREDENTIAL.search(line)
     ]
-    assert buffer.getvalue(), "no log line was written during the test run: the scan would prove nothing"
+    # A run of pure unit tests (say one file of them) writes no log line; a run that started registers must have.
+    ran_registers = any("backend" in item.fixturenames for item in request.session.items)
+    if ran_registers:
+        assert buffer.getvalue(), "no log line was written during the test run: the scan would prove nothing"
     assert not leaks, f"{len(leaks)} log line(s) with a BSN-like number or a token, e.g. {leaks[:3]}"
 
 
