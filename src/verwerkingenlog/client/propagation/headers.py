@@ -1,0 +1,150 @@
+"""The §10.2 headers: their names, their value rules and the reading of an incoming call's headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from verwerkingenlog.client.propagation.trace import TRACEPARENT, TRACESTATE, TraceParent, parse_traceparent
+
+# §10.2 header names (AMB-32); HTTP matches them case-insensitively, and so does this module.
+OIN = "OIN"
+VERWERKINGSACTIVITEIT_ID = "VerwerkingsactiviteitId"
+VERWERKINGSACTIVITEIT_URL = "VerwerkingsactiviteitUrl"
+VERWERKING_ID = "VerwerkingId"
+VERTROUWELIJKHEID = "Vertrouwelijkheid"
+BEWAARTERMIJN = "Bewaartermijn"
+HEADERS = (OIN, VERWERKINGSACTIVITEIT_ID, VERWERKINGSACTIVITEIT_URL, VERWERKING_ID, VERTROUWELIJKHEID, BEWAARTERMIJN)
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_OIN = re.compile(r"^[0-9]{20}$")
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
+_NUM = r"\d+(?:[.,]\d+)?"
+_DURATION = re.compile(
+    rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$", re.ASCII
+)
+VERTROUWELIJKHEDEN = ("normaal", "vertrouwelijk", "opgeheven")
+
+
+class InvalidHeader(ValueError):
+    """A propagated header whose value breaks its format (§4.6 applies to propagated headers too)."""
+
+    def __init__(self, header: str, reason: str) -> None:
+        super().__init__(f"{header}: {reason}")
+        self.header = header
+        self.reason = reason
+
+
+def _uuid(header: str, value: str) -> str:
+    if not _UUID.fullmatch(value):
+        raise InvalidHeader(header, "must be a UUID")
+    return value.lower()
+
+
+def _oin(header: str, value: str) -> str:
+    if not _OIN.fullmatch(value):
+        raise InvalidHeader(header, "must be an OIN: exactly 20 digits")
+    return value
+
+
+def _url(header: str, value: str) -> str:
+    if len(value) > 2042 or not _URI.fullmatch(value):
+        raise InvalidHeader(header, "must be an absolute URI of at most 2042 characters")
+    return value
+
+
+def _vertrouwelijkheid(header: str, value: str) -> str:
+    """R-VAL-8 / AMB-07: case-insensitive (the standard's own examples write `Normaal`), lowercase out."""
+    if value.lower() not in VERTROUWELIJKHEDEN:
+        raise InvalidHeader(header, "must be one of normaal, vertrouwelijk, opgeheven")
+    return value.lower()
+
+
+def _bewaartermijn(header: str, value: str) -> str:
+    """§10.4 / AMB-08: an ISO 8601 duration, or — in this header only — a bare positive integer of years."""
+    if value.isascii() and value.isdigit() and int(value) > 0:
+        return f"P{int(value)}Y"
+    if value in ("P", "PT") or not _DURATION.fullmatch(value):
+        raise InvalidHeader(header, "must be an ISO 8601 duration such as P10Y (or a whole number of years)")
+    return value
+
+
+_RULES: dict[str, Callable[[str, str], str]] = {
+    OIN: _oin,
+    VERWERKINGSACTIVITEIT_ID: _uuid,
+    VERWERKINGSACTIVITEIT_URL: _url,
+    VERWERKING_ID: _uuid,
+    VERTROUWELIJKHEID: _vertrouwelijkheid,
+    BEWAARTERMIJN: _bewaartermijn,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Afnemer:
+    """What a consumer told about its processing in the §10.2 headers of an incoming call."""
+
+    oin: str | None = None
+    verwerkingsactiviteit_id: str | None = None
+    verwerkingsactiviteit_url: str | None = None
+    verwerking_id: str | None = None
+    vertrouwelijkheid: str | None = None
+    bewaartermijn: str | None = None
+    trace: TraceParent | None = None
+
+    def entry_fields(self) -> dict[str, str]:
+        """§10.4: the consumer's facts in the provider's own log entry. A consumer that sent only a
+        traceparent (an OpenTelemetry application) names its verwerking by the trace id."""
+        out: dict[str, str] = {}
+        if self.verwerking_id is None and self.trace is not None:
+            out["verwerkingIdAfnemer"] = self.trace.verwerking_id
+        if self.oin is not None:
+            out["soortAfnemerId"] = "OIN"
+            out["afnemerId"] = self.oin
+        for key, value in (
+            ("verwerkingsactiviteitIdAfnemer", self.verwerkingsactiviteit_id),
+            ("verwerkingsactiviteitUrlAfnemer", self.verwerkingsactiviteit_url),
+            ("verwerkingIdAfnemer", self.verwerking_id),
+            ("vertrouwelijkheid", self.vertrouwelijkheid),
+            ("bewaartermijn", self.bewaartermijn),
+        ):
+            if value is not None:
+                out[key] = value
+        return out
+
+
+def parse_headers(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[Afnemer, list[InvalidHeader]]:
+    """Read the §10.2 headers (names case-insensitive). Invalid values are returned as problems and
+    left out of the `Afnemer`, so a caller can decide between rejecting (400) and logging what is valid."""
+    items = list(headers.items() if isinstance(headers, Mapping) else headers)
+    trace_headers = {
+        name.lower(): value for name, value in reversed(items) if name.lower() in (TRACEPARENT, TRACESTATE)
+    }
+    found: dict[str, str] = {}
+    lower = {h.lower(): h for h in HEADERS}
+    for name, value in items:
+        canonical = lower.get(name.lower())
+        if canonical is not None and canonical not in found:
+            found[canonical] = value.strip()
+    values: dict[str, str | None] = {}
+    problems: list[InvalidHeader] = []
+    for header, rule in _RULES.items():
+        raw = found.get(header)
+        if raw is None or raw == "":
+            values[header] = None
+            continue
+        try:
+            values[header] = rule(header, raw)
+        except InvalidHeader as exc:
+            problems.append(exc)
+            values[header] = None
+    afnemer = Afnemer(
+        oin=values[OIN],
+        verwerkingsactiviteit_id=values[VERWERKINGSACTIVITEIT_ID],
+        verwerkingsactiviteit_url=values[VERWERKINGSACTIVITEIT_URL],
+        verwerking_id=values[VERWERKING_ID],
+        vertrouwelijkheid=values[VERTROUWELIJKHEID],
+        bewaartermijn=values[BEWAARTERMIJN],
+        trace=parse_traceparent(trace_headers.get(TRACEPARENT), trace_headers.get(TRACESTATE)),
+    )
+    return afnemer, problems
