@@ -1,12 +1,16 @@
-"""The §10.2 headers: their names, their value rules and the reading of an incoming call's headers."""
+"""The §10.2 headers: their names, their value rules and the reading of an incoming call's headers.
+
+The value rules are the domain's (`verwerkingenlog.domain.values`, pure Python like this library), so the
+client and the register cannot drift apart on what a valid header is."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from verwerkingenlog.client.propagation.trace import TRACEPARENT, TRACESTATE, TraceParent, parse_traceparent
+from verwerkingenlog.domain import values
+from verwerkingenlog.domain.errors import InvalidValue
 
 # §10.2 header names (AMB-32); HTTP matches them case-insensitively, and so does this module.
 OIN = "OIN"
@@ -17,14 +21,7 @@ VERTROUWELIJKHEID = "Vertrouwelijkheid"
 BEWAARTERMIJN = "Bewaartermijn"
 HEADERS = (OIN, VERWERKINGSACTIVITEIT_ID, VERWERKINGSACTIVITEIT_URL, VERWERKING_ID, VERTROUWELIJKHEID, BEWAARTERMIJN)
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_OIN = re.compile(r"^[0-9]{20}$")
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+$")
-_NUM = r"\d+(?:[.,]\d+)?"
-_DURATION = re.compile(
-    rf"^P(?:{_NUM}W|(?:{_NUM}Y)?(?:{_NUM}M)?(?:{_NUM}D)?(?:T(?=\d)(?:{_NUM}H)?(?:{_NUM}M)?(?:{_NUM}S)?)?)$", re.ASCII
-)
-VERTROUWELIJKHEDEN = ("normaal", "vertrouwelijk", "opgeheven")
+VERTROUWELIJKHEDEN = tuple(v.value for v in values.Vertrouwelijkheid)
 
 
 class InvalidHeader(ValueError):
@@ -36,38 +33,31 @@ class InvalidHeader(ValueError):
         self.reason = reason
 
 
-def _uuid(header: str, value: str) -> str:
-    if not _UUID.fullmatch(value):
-        raise InvalidHeader(header, "must be a UUID")
-    return value.lower()
+def _rule(check: Callable[[str], str], reason: str) -> Callable[[str, str], str]:
+    """A §10.2 header's value rule is the domain's rule for that value (§4.6 applies to propagated headers
+    too), so a provider built with this library refuses exactly what the register refuses."""
+
+    def rule(header: str, value: str) -> str:
+        try:
+            return check(value)
+        except InvalidValue:
+            raise InvalidHeader(header, reason) from None
+
+    return rule
 
 
-def _oin(header: str, value: str) -> str:
-    if not _OIN.fullmatch(value):
-        raise InvalidHeader(header, "must be an OIN: exactly 20 digits")
-    return value
-
-
-def _url(header: str, value: str) -> str:
-    if len(value) > 2042 or not _URI.fullmatch(value):
-        raise InvalidHeader(header, "must be an absolute URI of at most 2042 characters")
-    return value
-
-
-def _vertrouwelijkheid(header: str, value: str) -> str:
-    """R-VAL-8 / AMB-07: case-insensitive (the standard's own examples write `Normaal`), lowercase out."""
-    if value.lower() not in VERTROUWELIJKHEDEN:
-        raise InvalidHeader(header, "must be one of normaal, vertrouwelijk, opgeheven")
-    return value.lower()
-
-
-def _bewaartermijn(header: str, value: str) -> str:
-    """§10.4 / AMB-08: an ISO 8601 duration, or — in this header only — a bare positive integer of years."""
-    if value.isascii() and value.isdigit() and int(value) > 0:
-        return f"P{int(value)}Y"
-    if value in ("P", "PT") or not _DURATION.fullmatch(value):
-        raise InvalidHeader(header, "must be an ISO 8601 duration such as P10Y (or a whole number of years)")
-    return value
+_uuid = _rule(values.uuid_value, "must be a UUID")  # R-VAL-1
+_oin = _rule(values.oin_value, "must be an OIN: exactly 20 digits")  # R-VAL-2
+_url = _rule(values.uri_value, "must be an absolute URI of at most 2042 characters")  # R-VAL-7
+# R-VAL-8 / AMB-07: case-insensitive (the standard's own examples write `Normaal`), lowercase out.
+_vertrouwelijkheid = _rule(
+    lambda v: values.vertrouwelijkheid_value(v).value, "must be one of normaal, vertrouwelijk, opgeheven"
+)
+# §10.4 / AMB-08: an ISO 8601 duration (R-VAL-6), or — in this header only — a bare positive integer of years.
+_bewaartermijn = _rule(
+    lambda v: values.header_duration_value(v).text,
+    "must be an ISO 8601 duration such as P10Y (or a whole number of years)",
+)
 
 
 _RULES: dict[str, Callable[[str, str], str]] = {
