@@ -7,7 +7,7 @@ import email.utils
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -28,6 +28,9 @@ T = TypeVar("T")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 USER_AGENT = "verwerkingenlog-client/0.1"
+# How a client waits between attempts (tests pass their own); unasync turns the one into the other.
+AsyncSleep = Callable[[float], Awaitable[None]]
+Sleep = Callable[[float], None]
 
 
 @dataclass(frozen=True, slots=True)
