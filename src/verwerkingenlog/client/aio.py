@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from verwerkingenlog.client import _http as ops
+from verwerkingenlog.client import operations as ops
 from verwerkingenlog.client.auth import TokenSource
 from verwerkingenlog.client.errors import RegisterUnavailable
 from verwerkingenlog.client.models import (
