@@ -28,6 +28,7 @@ from verwerkingenlog.client.propagation.headers import (
     _url,
     _uuid,
     _vertrouwelijkheid,
+    present,
 )
 from verwerkingenlog.client.propagation.trace import TRACEPARENT, TRACESTATE, new_span_id
 
@@ -69,34 +70,34 @@ class Verwerking:
 
     def headers(self) -> dict[str, str]:
         """§10.2/§10.3: the headers for an outgoing call; absent values are left out."""
-        out: dict[str, str] = {}
-        for header, value in (
-            (OIN, self.oin),
-            (VERWERKINGSACTIVITEIT_ID, self.verwerkingsactiviteit_id),
-            (VERWERKINGSACTIVITEIT_URL, self.verwerkingsactiviteit_url),
-            (VERWERKING_ID, self.verwerking_id),
-            (VERTROUWELIJKHEID, self.vertrouwelijkheid),
-            (BEWAARTERMIJN, self.bewaartermijn),
-        ):
-            if value is not None:
-                out[header] = value
-        return out
+        return present(
+            (
+                (OIN, self.oin),
+                (VERWERKINGSACTIVITEIT_ID, self.verwerkingsactiviteit_id),
+                (VERWERKINGSACTIVITEIT_URL, self.verwerkingsactiviteit_url),
+                (VERWERKING_ID, self.verwerking_id),
+                (VERTROUWELIJKHEID, self.vertrouwelijkheid),
+                (BEWAARTERMIJN, self.bewaartermijn),
+            )
+        )
 
     def entry_fields(self) -> dict[str, Any]:
         """The fields of an own log entry this verwerking determines (§3.2, §10.4)."""
         out: dict[str, Any] = {}
         if self.afnemer is not None:
             out.update(self.afnemer.entry_fields())
-        for key, value in (
-            ("verwerkingId", self.verwerking_id),
-            ("verwerkingsactiviteitId", self.verwerkingsactiviteit_id),
-            ("verwerkingsactiviteitUrl", self.verwerkingsactiviteit_url),
-            ("verwerkingNaam", self.verwerking_naam),
-            ("vertrouwelijkheid", self.vertrouwelijkheid),
-            ("bewaartermijn", self.bewaartermijn),
-        ):
-            if value is not None:
-                out[key] = value
+        out.update(
+            present(
+                (
+                    ("verwerkingId", self.verwerking_id),
+                    ("verwerkingsactiviteitId", self.verwerkingsactiviteit_id),
+                    ("verwerkingsactiviteitUrl", self.verwerkingsactiviteit_url),
+                    ("verwerkingNaam", self.verwerking_naam),
+                    ("vertrouwelijkheid", self.vertrouwelijkheid),
+                    ("bewaartermijn", self.bewaartermijn),
+                )
+            )
+        )
         return out
 
 

@@ -24,6 +24,11 @@ HEADERS = (OIN, VERWERKINGSACTIVITEIT_ID, VERWERKINGSACTIVITEIT_URL, VERWERKING_
 VERTROUWELIJKHEDEN = tuple(v.value for v in values.Vertrouwelijkheid)
 
 
+def present(pairs: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """The named values that are set: headers and log-entry fields leave absent values out."""
+    return {name: value for name, value in pairs if value is not None}
+
+
 class InvalidHeader(ValueError):
     """A propagated header whose value breaks its format (§4.6 applies to propagated headers too)."""
 
@@ -91,15 +96,17 @@ class Afnemer:
         if self.oin is not None:
             out["soortAfnemerId"] = "OIN"
             out["afnemerId"] = self.oin
-        for key, value in (
-            ("verwerkingsactiviteitIdAfnemer", self.verwerkingsactiviteit_id),
-            ("verwerkingsactiviteitUrlAfnemer", self.verwerkingsactiviteit_url),
-            ("verwerkingIdAfnemer", self.verwerking_id),
-            ("vertrouwelijkheid", self.vertrouwelijkheid),
-            ("bewaartermijn", self.bewaartermijn),
-        ):
-            if value is not None:
-                out[key] = value
+        out.update(
+            present(
+                (
+                    ("verwerkingsactiviteitIdAfnemer", self.verwerkingsactiviteit_id),
+                    ("verwerkingsactiviteitUrlAfnemer", self.verwerkingsactiviteit_url),
+                    ("verwerkingIdAfnemer", self.verwerking_id),
+                    ("vertrouwelijkheid", self.vertrouwelijkheid),
+                    ("bewaartermijn", self.bewaartermijn),
+                )
+            )
+        )
         return out
 
 
