@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.clients = clients
         app.state.register = build_register(settings, db)
         app.state.var = VarService(db)
-        app.state.logboek = logboek_service(app.state.register, app.state.var)
+        app.state.logboek = logboek_service(app.state.register, app.state.var, settings.otlp_keep_exception_stacktrace)
         client_listener = await start_client_cache(db.url, db.is_sqlite, settings.client_cache_seconds)
         app.state.verifier = TokenVerifier(
             clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds, settings.client_cache_seconds
