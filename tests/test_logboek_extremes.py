@@ -17,8 +17,10 @@ import httpx
 import pytest
 from opentelemetry.proto.common.v1 import common_pb2
 
+from tests import integrity_support
 from tests.helpers import Api, new_bsn
 from tests.logboek_support import dpl, pb_request, pb_response, pb_span
+from verwerkingenlog.services.verify import Verifier
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 JSON = {"Content-Type": "application/json"}
@@ -187,3 +189,33 @@ def test_protobuf_int64_extremes_and_non_finite_doubles_are_kept(api: Api) -> No
         "NaN",
         "-Infinity",
     )
+
+
+fresh = integrity_support.fresh
+
+
+def test_extreme_values_and_events_are_verified_leaves(fresh: integrity_support.Fresh) -> None:
+    """The kept attributes (int64 extremes, NaN, ±infinity, events) have canonical bytes: verify stays clean."""
+    span = pb_span("Randgevallen", **dpl(new_bsn()))
+    span.attributes.add(key="max", value=common_pb2.AnyValue(int_value=2**63 - 1))
+    span.attributes.add(key="nan", value=common_pb2.AnyValue(double_value=float("nan")))
+    span.attributes.add(key="inf", value=common_pb2.AnyValue(double_value=float("inf")))
+    event = span.events.add(name="retry", time_unix_nano=2**64 - 1)
+    event.attributes.add(key="poging", value=common_pb2.AnyValue(int_value=-(2**63)))
+    failure = span.events.add(name="exception", time_unix_nano=START + 1)
+    failure.attributes.add(key="exception.type", value=common_pb2.AnyValue(string_value="ValueError"))
+    r = fresh.api.request("POST", "/v1/traces", "normaal", headers=PROTOBUF, content=pb_request(span))
+    assert pb_response(r.content).partial_success.rejected_spans == 0
+    state = fresh.app.state
+
+    async def verify() -> Any:
+        keys = await state.integrity.trusted_keys()
+        return await Verifier(state.db, state.register.reader, state.var.store).run(keys, ())
+
+    report = fresh.call(verify)
+    assert report.ok, report.findings
+    attributes = read_line(fresh.api, span.trace_id.hex())["attributes"]
+    assert attributes["exception.type"] == "ValueError"
+    assert attributes["verwerkingenlog.events"] == [
+        {"name": "retry", "timeUnixNano": str(2**64 - 1), "attributes": {"poging": -(2**63)}}
+    ]
