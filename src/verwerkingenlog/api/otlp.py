@@ -12,10 +12,9 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import math
-import re
 import zlib
 from collections.abc import Iterable, Mapping
+from math import isfinite
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -77,11 +76,6 @@ def spans_from_protobuf(body: bytes) -> list[Span]:
         request.ParseFromString(body)
     except DecodeError as exc:
         raise ValidationFailed.one("body", "invalid", f"Not an OTLP ExportTraceServiceRequest: {exc}") from None
-    return spans_of_message(request)
-
-
-def spans_of_message(request: svc.ExportTraceServiceRequest) -> list[Span]:
-    """The spans of a decoded ExportTraceServiceRequest (OTLP/HTTP protobuf and OTLP/gRPC)."""
     out = []
     for rs in request.resource_spans:
         resource = _pb_attributes(rs.resource.attributes)
@@ -111,7 +105,6 @@ def spans_of_message(request: svc.ExportTraceServiceRequest) -> list[Span]:
 # attribute −2^63 … 2^63 − 1, as a JSON integer or its decimal string; a double is a number or "NaN",
 # "Infinity", "-Infinity". Anything else is not an OTLP message: a 400 naming the field (its JSON path).
 
-_INT = re.compile(r"-?[0-9]+")
 _UINT64 = (0, 2**64 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -125,14 +118,19 @@ class _Invalid(Exception):
         self.reason = reason
 
 
+def _decimal(text: str) -> bool:
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit()
+
+
 def _integer(raw: Any, path: str, bounds: tuple[int, int]) -> int:
     if isinstance(raw, bool):
         raise _Invalid(path, "must be an integer, not a boolean")
-    if isinstance(raw, float) and math.isfinite(raw) and raw.is_integer():
+    if isinstance(raw, float) and isfinite(raw) and raw.is_integer():
         value = int(raw)
     elif isinstance(raw, int):
         value = raw
-    elif isinstance(raw, str) and _INT.fullmatch(raw.strip()) and len(raw) <= 40:
+    elif isinstance(raw, str) and len(raw) <= 40 and _decimal(raw.strip()):
         value = int(raw)
     else:
         raise _Invalid(path, "must be an integer (a JSON number or its decimal string)")
@@ -209,22 +207,17 @@ def _json_span(s: Mapping[str, Any], resource: dict[str, AttributeValue], path: 
     )
 
 
-def spans_of_json(request: Any) -> list[Span]:
-    """The spans of a decoded OTLP/JSON ExportTraceServiceRequest."""
-    out = []
-    for r, rs in enumerate(request.get("resourceSpans", [])):
-        path = f"resourceSpans[{r}]"
-        resource = _json_attributes((rs.get("resource") or {}).get("attributes"), f"{path}.resource.attributes")
-        for i, ss in enumerate(rs.get("scopeSpans", [])):
-            for j, s in enumerate(ss.get("spans", [])):
-                out.append(_json_span(s, resource, f"{path}.scopeSpans[{i}].spans[{j}]"))
-    return out
-
-
 def spans_from_json(body: bytes) -> list[Span]:
     try:
         request = json.loads(body)
-        return spans_of_json(request)
+        out = []
+        for r, rs in enumerate(request.get("resourceSpans", [])):
+            path = f"resourceSpans[{r}]"
+            resource = _json_attributes((rs.get("resource") or {}).get("attributes"), f"{path}.resource.attributes")
+            for i, ss in enumerate(rs.get("scopeSpans", [])):
+                for j, s in enumerate(ss.get("spans", [])):
+                    out.append(_json_span(s, resource, f"{path}.scopeSpans[{i}].spans[{j}]"))
+        return out
     except _Invalid as exc:
         raise ValidationFailed.one(exc.path, "invalid", exc.reason) from None
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
