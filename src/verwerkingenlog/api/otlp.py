@@ -109,13 +109,10 @@ _UINT64 = (0, 2**64 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-class _Invalid(Exception):
-    """A value of the request that the OTLP/JSON mapping does not allow, with its path."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-        self.reason = reason
+def _invalid(path: str, reason: str) -> ValidationFailed:
+    """A value the OTLP/JSON mapping does not allow: named by its path (a DomainError, so no `except ValueError`
+    below turns it into a message about the whole body)."""
+    return ValidationFailed.one(path, "invalid", reason)
 
 
 def _decimal(text: str) -> bool:
@@ -125,7 +122,7 @@ def _decimal(text: str) -> bool:
 
 def _integer(raw: Any, path: str, bounds: tuple[int, int]) -> int:
     if isinstance(raw, bool):
-        raise _Invalid(path, "must be an integer, not a boolean")
+        raise _invalid(path, "must be an integer, not a boolean")
     if isinstance(raw, float) and isfinite(raw) and raw.is_integer():
         value = int(raw)
     elif isinstance(raw, int):
@@ -133,19 +130,19 @@ def _integer(raw: Any, path: str, bounds: tuple[int, int]) -> int:
     elif isinstance(raw, str) and len(raw) <= 40 and _decimal(raw.strip()):
         value = int(raw)
     else:
-        raise _Invalid(path, "must be an integer (a JSON number or its decimal string)")
+        raise _invalid(path, "must be an integer (a JSON number or its decimal string)")
     if not bounds[0] <= value <= bounds[1]:
-        raise _Invalid(path, f"must be between {bounds[0]} and {bounds[1]}")
+        raise _invalid(path, f"must be between {bounds[0]} and {bounds[1]}")
     return value
 
 
 def _double(raw: Any, path: str) -> float:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise _Invalid(path, 'must be a number or "NaN", "Infinity", "-Infinity"')
+        raise _invalid(path, 'must be a number or "NaN", "Infinity", "-Infinity"')
     try:
         return float(raw)
     except ValueError:
-        raise _Invalid(path, 'must be a number or "NaN", "Infinity", "-Infinity"') from None
+        raise _invalid(path, 'must be a number or "NaN", "Infinity", "-Infinity"') from None
 
 
 def _json_value(v: Any, path: str) -> AttributeValue:
@@ -218,8 +215,6 @@ def spans_from_json(body: bytes) -> list[Span]:
                 for j, s in enumerate(ss.get("spans", [])):
                     out.append(_json_span(s, resource, f"{path}.scopeSpans[{i}].spans[{j}]"))
         return out
-    except _Invalid as exc:
-        raise ValidationFailed.one(exc.path, "invalid", exc.reason) from None
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise ValidationFailed.one("body", "invalid", f"Not an OTLP/JSON ExportTraceServiceRequest: {exc}") from None
 
