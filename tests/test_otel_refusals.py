@@ -8,13 +8,16 @@ OpenTelemetry counter) and, fail-closed, raises out of the span's block.
 
 from __future__ import annotations
 
+import http.server
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as StockGrpcExporter
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as svc
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
@@ -212,3 +215,37 @@ def test_fail_closed_raises_when_the_export_fails_as_a_whole(
     provider.shutdown()
     (error,) = warnings_of(caplog, "opentelemetry")
     assert error.levelno == logging.ERROR and "401" in error.getMessage()
+
+
+def test_a_partial_success_that_rejects_nothing_is_a_warning_not_a_refusal(caplog: pytest.LogCaptureFixture) -> None:
+    """OTLP: rejected_spans 0 with an error_message is a warning, everything accepted; a fail-closed exporter
+    logs it and goes on. (The register itself never answers so: this is any OTLP receiver, on loopback.)"""
+    answer = svc.ExportTraceServiceResponse()
+    answer.partial_success.error_message = "attribute limits reached, values truncated"
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = answer.SerializeToString()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        exporter = otel.checked_http_exporter(f"http://127.0.0.1:{server.server_port}/v1/traces", fail_closed=True)
+        provider = TracerProvider()
+        with provider.get_tracer("z").start_as_current_span("Iets") as span:
+            pass
+        assert exporter.export([span]) is SpanExportResult.SUCCESS  # type: ignore[list-item]
+    finally:
+        server.shutdown()
+    (warning,) = warnings_of(caplog, "verwerkingenlog.client.otel")
+    assert "accepted the export with a warning: attribute limits reached" in warning.getMessage()
+    assert (exporter.rejected_spans, exporter.refused_exports) == (0, 0)

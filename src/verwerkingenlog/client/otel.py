@@ -123,8 +123,14 @@ class CheckedSpanExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         self._refusals.take()
         result = self.exporter.export(spans)
-        refused = self._refusals.take()
-        for refusal in refused:
+        refused = []
+        for refusal in self._refusals.take():
+            if not refusal.rejected_spans:  # OTLP: a message with nothing rejected is a warning, all accepted
+                log.warning(
+                    "the verwerkingenlog register accepted the export with a warning: %s", refusal.error_message
+                )
+                continue
+            refused.append(refusal)
             with self._lock:
                 self.rejected_spans += refusal.rejected_spans
                 self.refused_exports += 1
