@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="Largest OTLP export (POST /v1/traces) accepted, after gzip decompression; larger ones get 413. "
         "OpenTelemetry batches are larger than single VNG requests (docs/logboek.md).",
     )
+    otlp_keep_exception_stacktrace: bool = Field(
+        False,
+        description="Keep `exception.stacktrace` of an OTLP span (its `exception` event or attribute) in the entry. "
+        "Off by default (data minimisation: a stack trace can carry personal data and says more than the log needs); "
+        "`exception.type` and `exception.message` are always kept (docs/logboek.md).",
+    )
     otlp_grpc_port: int | None = Field(
         None,
         ge=1,
