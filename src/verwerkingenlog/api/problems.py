@@ -56,7 +56,45 @@ async def handle_domain_error(_request: Request, exc: Exception) -> Response:
     return domain_error_response(exc)
 
 
+DATABASE_RETRY_AFTER_SECONDS = 1
+"""A failover takes seconds (docs/deployment.md#high-availability): clients may retry soon, with the same key."""
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or is not (or no longer) the primary: a failover or an outage, not a bug.
+    The request's transaction did not commit, or its outcome is unknown (the connection broke during COMMIT); in
+    both cases the client retries with its Idempotency-Key and gets exactly one entry (docs/idempotency.md)."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, OSError):  # includes TimeoutError: no host answered (store.db.PostgresTarget.connect)
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        # 25006 read-only transaction (a demoted primary), 57P0x shutdown/crash, 08xxx connection exceptions
+        return isinstance(sqlstate, str) and (sqlstate == "25006" or sqlstate[:2] in ("08", "57"))
+    return False
+
+
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    """For database and socket errors, inside the request middleware: the request log line and the metrics
+    show the 503 the client gets."""
+    return await handle_unexpected(request, exc)
+
+
 async def handle_unexpected(_request: Request, exc: Exception) -> Response:
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        response = problem_response(
+            503,
+            "unavailable",
+            "The database is unavailable.",
+            "The register could not complete this request now; whatever it was to store may or may not be stored. "
+            "Retry with the same Idempotency-Key: it is stored exactly once.",
+        )
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     log.exception("unexpected error", exc_info=exc)
     return problem_response(
         500, "error", "An unexpected error occurred.", "The register could not complete the request."
