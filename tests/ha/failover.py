@@ -552,7 +552,8 @@ def inside(work: Path, faults: list[str]) -> int:
             failed = [f for f in load.failures if t0 <= f.at < t1]
             kinds = Counter("no answer" if f.status is None else str(f.status) for f in failed)
             result.errors = ", ".join(f"{k}×{v}" for k, v in sorted(kinds.items())) or "none"
-            unclean = [f for f in failed if f.status is not None and (f.status < 500 or not f.problem_json)]
+            # A failover is an outage, never a bug: 503 problem+json (or no answer in time), not a 500 or a 4xx.
+            unclean = [f for f in failed if f.status is not None and (f.status != 503 or not f.problem_json)]
             if unclean or result.lost or result.duplicated:
                 result.ok = False
         all_lost = sum(1 for a in acks if stored[f"nr {a.app}-{a.number}"] == 0)

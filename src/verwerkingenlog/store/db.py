@@ -78,13 +78,16 @@ class PostgresTarget:
         for host, port in self.hosts:
             try:
                 conn = await asyncpg.connect(self.dsn, host=host or None, port=port, timeout=timeout)
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except Exception as exc:  # refused, timed out, a standby (TargetServerAttributeNotMatched): next one
                 log.info("database host %s:%s not usable: %s", host, port, type(exc).__name__)
                 last = exc
                 continue
             self._tune(conn)
             return conn
-        raise last if last is not None else OSError("no database host given")
+        if isinstance(last, OSError):
+            raise last
+        # No host is the primary (yet): during a failover, an outage like a refused connection (api/problems.py).
+        raise ConnectionError(f"no database host is usable: {last}") from last
 
     def _tune(self, conn: Any) -> None:
         sock = conn._transport.get_extra_info("socket")  # asyncpg has no hook for socket options
