@@ -75,6 +75,7 @@ def build_register(settings: Settings, db: Database) -> Register:
         self_log_profile(settings),
         idempotency_ttl_us=settings.idempotency_key_ttl_seconds * 1_000_000,
         committer=GroupCommitter(db, writer, settings.group_commit_window_ms / 1000, settings.group_commit_max_batch),
+        read_after_write_seconds=settings.database_read_after_write_seconds,
     )
 
 
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, settings.database_read_url)
         if settings.migrate_on_start:
             await migrate.upgrade(db)
         if not settings.self_logging:

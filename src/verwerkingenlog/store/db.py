@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger("verwerkingenlog.db")
@@ -140,7 +141,7 @@ POSTGRES_POOL_SIZE = 20
 class Database:
     """The engine plus the one piece of dialect-specific write discipline (R-VER-7)."""
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, read_url: str | None = None, **engine_kwargs: Any) -> None:
         self.url = async_url(url)
         self.postgres: PostgresTarget | None = None
         """PostgreSQL: the target in libpq's form (also for the client cache's LISTEN connection)."""
@@ -157,6 +158,8 @@ class Database:
             if not self.postgres.plain:  # several hosts or keepalives: connect like libpq (PostgresTarget.connect)
                 engine_kwargs.setdefault("async_creator", self.postgres.connect)
         self.engine: AsyncEngine = create_async_engine(self.url, **engine_kwargs)
+        self.replica: Database | None = Database(read_url, **engine_kwargs) if read_url else None
+        """DATABASE_READ_URL: a streaming replica for reads that may lag the primary (`reading(replica=True)`)."""
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite has one writer at a time; serialising writers in-process avoids SQLITE_BUSY on
         # lock upgrades. PostgreSQL serialises per lineage with advisory locks (store.write).
@@ -175,12 +178,28 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+    async def reading(self, replica: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A connection for reading. ``replica=True``: from DATABASE_READ_URL when set, which may lag the primary
+        by the replication delay; when the replica cannot be reached the primary answers instead."""
+        engine = self.engine
+        if replica and self.replica is not None:
+            try:
+                conn = await self.replica.engine.connect()
+            except (OSError, DBAPIError) as exc:
+                log.warning("replica unavailable (%s): reading from the primary", type(exc).__name__)
+            else:
+                try:
+                    yield conn
+                finally:
+                    await conn.close()
+                return
+        async with engine.connect() as conn:
             yield conn
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica is not None:
+            await self.replica.dispose()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
