@@ -11,9 +11,10 @@ these namespaces):
 
 Synchronous replication (Patroni `synchronous_mode`, `synchronous_commit=on`): a commit returns only once the
 standby has it, so a 201 means the entry is on two servers. The register connects with one multi-host URL
-(`target_session_attrs=read-write`, per-host `connect_timeout`, TCP keepalives). Four applications log through
-`BufferedLogger` (client/spool.py: a local spool, Idempotency-Key retries) at a steady rate while the faults
-happen, one after the other:
+(`target_session_attrs=read-write`, per-host `connect_timeout`, TCP keepalives), and reads from the standby
+(DATABASE_READ_URL, `target_session_attrs=standby`). Four applications log 5 entries a second each through
+`BufferedLogger` (client/spool.py: a local spool, Idempotency-Key retries) while the faults happen, one after
+the other:
 
     kill     kill -9 of the primary's postmaster (Patroni fails over at once: primary_start_timeout 0)
     cut      the primary's network link down (it loses etcd and its standby; the standby takes over after
@@ -59,14 +60,12 @@ NODES = {"pg1": (f"{NET}.11", 5441), "pg2": (f"{NET}.12", 5442)}
 NS = {"sw": "vlha-sw", "app": "vlha-app", "etcd": "vlha-etcd", "pg1": "vlha-pg1", "pg2": "vlha-pg2"}
 REGISTER = "http://127.0.0.1:8080"
 APPLICATIONS = 4
-RATE_PER_APPLICATION = 10.0  # entries per second each: 40/s in all, steady (2 shared cores)
+RATE_PER_APPLICATION = 5.0  # entries per second each: 20/s in all, steady, that a loaded 2-core machine ships
 ACTIVITY = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
-DATABASE_URL = (
-    "postgresql://postgres@"
-    + ",".join(f"{ip}:{port}" for ip, port in NODES.values())
-    + "/postgres?target_session_attrs=read-write&connect_timeout=2"
-    + "&keepalives_idle=2&keepalives_interval=1&keepalives_count=3&tcp_user_timeout=5000"
-)
+SOCKET = "connect_timeout=2&keepalives_idle=2&keepalives_interval=1&keepalives_count=3&tcp_user_timeout=5000"
+HOSTS = ",".join(f"{ip}:{port}" for ip, port in NODES.values())
+DATABASE_URL = f"postgresql://postgres@{HOSTS}/postgres?target_session_attrs=read-write&{SOCKET}"
+DATABASE_READ_URL = f"postgresql://postgres@{HOSTS}/postgres?target_session_attrs=standby&{SOCKET}"
 
 
 def sh(*args: str, check: bool = True, timeout: float = 60, **kw: Any) -> subprocess.CompletedProcess[str]:
@@ -297,6 +296,7 @@ def register_env(work: Path) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": DATABASE_URL,
+        "DATABASE_READ_URL": DATABASE_READ_URL,
         "PSEUDONYMISATION_KEY": "ha-test-" + "k" * 40,
         "MIGRATE_ON_START": "true",
         "CHECKPOINT_KEY_FILE": str(work / "checkpoint.key"),
@@ -442,6 +442,41 @@ def stored_counts() -> Counter[str]:
     return asyncio.run(count())
 
 
+def read_from_replica(work: Path, cluster: Cluster) -> str:
+    """DATABASE_READ_URL on the real standby: a reader that never wrote sees the entries (synchronous
+    replication) and its reads leave connections of the register on the standby."""
+    import asyncio
+
+    from verwerkingenlog.client.sync import Client
+
+    added = cli(work, "clients", "add", f"ha-read-{uuid.uuid4().hex[:6]}", "-s", "read:normal", "--json")
+    reader = json.loads(added.stdout)
+    with Client(REGISTER, reader["clientId"], reader["secret"]) as client:
+        seen = len(client.list("999990019", vertrouwelijkheid="normaal", page_size=10).results)
+    standby = next((m for m in cluster.members() if m.get("role") == "sync_standby"), None)
+    if standby is None:
+        return "failed: no standby"
+
+    async def register_connections() -> int:
+        import asyncpg
+
+        conn = await asyncpg.connect(host=standby["host"], port=standby["port"], user="postgres")
+        try:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE client_addr = $1::inet AND backend_type = 'client backend'",
+                    APP,
+                )
+            )
+        finally:
+            await conn.close()
+
+    on_standby = asyncio.run(register_connections())
+    ok = seen > 0 and on_standby > 0
+    return f"{'ok' if ok else 'failed'}: {seen} entries listed; {on_standby} register connections on {standby['name']}"
+
+
 def inject(fault: str, cluster: Cluster, leader: str) -> None:
     if fault == "kill":
         os.kill(cluster.postmaster_pid(leader), signal.SIGKILL)
@@ -538,8 +573,10 @@ def inside(work: Path, faults: list[str]) -> int:
             boundaries.append((fault, t0, time.monotonic()))
             results.append(result)
             print(f"{fault}: recovered; verify {result.verify}", flush=True)
-        drained = load.stop_and_drain(60)
+        drained = load.stop_and_drain(180)
         stored = stored_counts()
+        replica_reads = read_from_replica(work, cluster)
+        print(f"reads: {replica_reads}", flush=True)
         acks = sorted(load.acks, key=lambda a: a.at)
         for result, (_, t0, t1) in zip(results, boundaries, strict=True):
             phase = [a for a in acks if t0 <= a.at < t1]
