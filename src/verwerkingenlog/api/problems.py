@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from verwerkingenlog.domain.errors import DomainError, TooManyRequests, ValidationFailed
+from verwerkingenlog.store.db import database_unavailable
 
 log = logging.getLogger("verwerkingenlog.api")
 
@@ -58,23 +59,6 @@ async def handle_domain_error(_request: Request, exc: Exception) -> Response:
 
 DATABASE_RETRY_AFTER_SECONDS = 1
 """A failover takes seconds (docs/deployment.md#high-availability): clients may retry soon, with the same key."""
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """The database cannot be reached or is not (or no longer) the primary: a failover or an outage, not a bug.
-    The request's transaction did not commit, or its outcome is unknown (the connection broke during COMMIT); in
-    both cases the client retries with its Idempotency-Key and gets exactly one entry (docs/idempotency.md)."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    if isinstance(exc, OSError):  # includes TimeoutError: no host answered (store.db.PostgresTarget.connect)
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError):
-            return True
-        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-        # 25006 read-only transaction (a demoted primary), 57P0x shutdown/crash, 08xxx connection exceptions
-        return isinstance(sqlstate, str) and (sqlstate == "25006" or sqlstate[:2] in ("08", "57"))
-    return False
 
 
 async def handle_database_error(request: Request, exc: Exception) -> Response:

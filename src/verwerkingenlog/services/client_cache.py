@@ -154,11 +154,13 @@ class ClientChangeListener:
     async def _run(self) -> None:
         import asyncpg  # the server extra; SQLite deployments never start a listener
 
+        reconnecting = False
         while True:
             lost = asyncio.Event()
             try:
                 conn = await (self._connect() if self._connect is not None else asyncpg.connect(self.dsn))
             except Exception as exc:  # any failure (no primary yet during a failover): retry, never end the task
+                reconnecting = True
                 log.warning("Client cache: cannot listen for client changes (%s); not caching.", type(exc).__name__)
                 await asyncio.sleep(self.retry_seconds)
                 continue
@@ -168,7 +170,11 @@ class ClientChangeListener:
                 self.cache.invalidate()  # whatever changed while nobody listened
                 self.cache.listening = True
                 self._connected.set()
+                if reconnecting:  # an operator following a failover sees the cache come back
+                    log.info("Client cache: listening for client changes again.")
+                reconnecting = True
                 await lost.wait()
+                log.warning("Client cache: the LISTEN connection was lost; reconnecting (not caching meanwhile).")
             except Exception as exc:  # e.g. the connection closed under add_listener (InterfaceError)
                 log.warning("Client cache: listener failed (%s); reconnecting.", type(exc).__name__)
             finally:

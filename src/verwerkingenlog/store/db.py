@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger("verwerkingenlog.db")
@@ -104,6 +104,21 @@ class PostgresTarget:
                 sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), int(self.socket[name]))
         if "tcp_user_timeout" in self.socket and hasattr(socket, "TCP_USER_TIMEOUT"):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(self.socket["tcp_user_timeout"] * 1000))
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached or is not (or no longer) the primary: a failover or an outage, not a bug.
+    The request's transaction did not commit, or its outcome is unknown (the connection broke during COMMIT); in
+    both cases the client retries with its Idempotency-Key and gets exactly one entry (docs/idempotency.md)."""
+    if isinstance(exc, OSError):  # includes TimeoutError: no host answered (PostgresTarget.connect)
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, InterfaceError | OperationalError):
+            return True
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        # 25006 read-only transaction (a demoted primary), 57P0x shutdown/crash, 08xxx connection exceptions
+        return isinstance(sqlstate, str) and (sqlstate == "25006" or sqlstate[:2] in ("08", "57"))
+    return False
 
 
 def _host_port(item: str) -> tuple[str, int | None]:
