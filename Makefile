@@ -27,7 +27,7 @@ test: install browser-deps
 ## Failover on a real cluster (tests/ha/failover.py, docs/deployment.md#high-availability): etcd and two PostgreSQL 15
 ## under Patroni, each in a network namespace of its own, synchronous replication; kill -9 of the primary, a network
 ## cut of the primary and a switchover under a steady POST load. Needs root and Debian's patroni and etcd-server;
-## about 3 minutes. Not part of `make test`. ARGS=--keep keeps the logs, ARGS="--faults kill" runs one fault.
+## about 2.5 to 3.5 minutes (bounded at 15). Not part of `make test`. ARGS=--keep keeps the logs, ARGS="--faults kill" runs one fault.
 test-ha: install
 	$(BIN)/python -m tests.ha.failover $(ARGS)
 
