@@ -31,6 +31,19 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL. `sqlite:///path` (embedded default) or `postgresql://user@host/db`.",
     )
+    database_read_url: str | None = Field(
+        None,
+        description="A streaming replica for the reads of the Bewerking and Inzage GETs (docs/scaling.md), e.g. "
+        "`postgresql://user@replica1:5432,replica2:5432/db?target_session_attrs=standby`. The self-log entry of "
+        "every read, and every write, still goes to DATABASE_URL; a client that wrote within "
+        "DATABASE_READ_AFTER_WRITE_SECONDS reads from the primary. Unreachable replica: the primary answers.",
+    )
+    database_read_after_write_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="Read-your-writes with DATABASE_READ_URL: for this long after a client changed the log "
+        "(through this server process), its reads go to the primary, whatever the replica's lag.",
+    )
     public_base_url: str | None = Field(
         None,
         description="Public URL of the API root (e.g. https://log.gemeente.nl/api/v1) used in `url` fields. "

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -18,7 +19,12 @@ from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, t
 from verwerkingenlog.api.allow import AllowMiddleware
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
-from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
+from verwerkingenlog.api.problems import (
+    handle_database_error,
+    handle_domain_error,
+    handle_unexpected,
+    problem_response,
+)
 from verwerkingenlog.api.security import RateLimiter, SecurityHeadersMiddleware
 from verwerkingenlog.domain.errors import DomainError
 from verwerkingenlog.domain.selflog import SelfLogProfile
@@ -70,6 +76,7 @@ def build_register(settings: Settings, db: Database) -> Register:
         self_log_profile(settings),
         idempotency_ttl_us=settings.idempotency_key_ttl_seconds * 1_000_000,
         committer=GroupCommitter(db, writer, settings.group_commit_window_ms / 1000, settings.group_commit_max_batch),
+        read_after_write_seconds=settings.database_read_after_write_seconds,
     )
 
 
@@ -104,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, settings.database_read_url)
         if settings.migrate_on_start:
             await migrate.upgrade(db)
         if not settings.self_logging:
@@ -116,7 +123,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.register = build_register(settings, db)
         app.state.var = VarService(db)
         app.state.logboek = logboek_service(app.state.register, app.state.var, settings.otlp_keep_exception_stacktrace)
-        client_listener = await start_client_cache(db.url, db.is_sqlite, settings.client_cache_seconds)
+        client_listener = await start_client_cache(
+            db.url, db.is_sqlite, settings.client_cache_seconds, db.postgres.connect if db.postgres else None
+        )
         app.state.verifier = TokenVerifier(
             clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds, settings.client_cache_seconds
         )
@@ -177,6 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(tracing.TracingMiddleware, tracer=app.state.tracer_provider.get_tracer("verwerkingenlog"))
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(Exception, handle_unexpected)
+    for database_error in (DBAPIError, OSError):  # a failover: 503 (api/problems.py)
+        app.add_exception_handler(database_error, handle_database_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:

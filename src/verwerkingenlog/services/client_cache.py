@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
 
@@ -120,8 +120,16 @@ def cache_for(url: str) -> ClientCache:
 class ClientChangeListener:
     """LISTENs for client changes on a dedicated asyncpg connection and keeps reconnecting while it runs."""
 
-    def __init__(self, dsn: str, cache: ClientCache, retry_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        cache: ClientCache,
+        retry_seconds: float = 2.0,
+        connect: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
         self.dsn = dsn
+        self._connect = connect
+        """How to connect (store.db.PostgresTarget.connect: every host of a multi-host URL, the primary only)."""
         self.cache = cache
         self.retry_seconds = retry_seconds
         self._task: asyncio.Task[None] | None = None
@@ -146,11 +154,13 @@ class ClientChangeListener:
     async def _run(self) -> None:
         import asyncpg  # the server extra; SQLite deployments never start a listener
 
+        reconnecting = False
         while True:
             lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(self.dsn)
-            except (OSError, asyncpg.PostgresError) as exc:
+                conn = await (self._connect() if self._connect is not None else asyncpg.connect(self.dsn))
+            except Exception as exc:  # any failure (no primary yet during a failover): retry, never end the task
+                reconnecting = True
                 log.warning("Client cache: cannot listen for client changes (%s); not caching.", type(exc).__name__)
                 await asyncio.sleep(self.retry_seconds)
                 continue
@@ -160,8 +170,12 @@ class ClientChangeListener:
                 self.cache.invalidate()  # whatever changed while nobody listened
                 self.cache.listening = True
                 self._connected.set()
+                if reconnecting:  # an operator following a failover sees the cache come back
+                    log.info("Client cache: listening for client changes again.")
+                reconnecting = True
                 await lost.wait()
-            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("Client cache: the LISTEN connection was lost; reconnecting (not caching meanwhile).")
+            except Exception as exc:  # e.g. the connection closed under add_listener (InterfaceError)
                 log.warning("Client cache: listener failed (%s); reconnecting.", type(exc).__name__)
             finally:
                 self.cache.listening = False
@@ -172,7 +186,9 @@ class ClientChangeListener:
             await asyncio.sleep(self.retry_seconds)
 
 
-async def start_client_cache(url: str, is_sqlite: bool, seconds: float) -> ClientChangeListener | None:
+async def start_client_cache(
+    url: str, is_sqlite: bool, seconds: float, connect: Callable[[], Awaitable[Any]] | None = None
+) -> ClientChangeListener | None:
     """Switch the cache of this database on for ``seconds`` (0: off); on PostgreSQL start listening first.
 
     Returns the listener to stop at shutdown (None on SQLite or when the cache is off)."""
@@ -182,6 +198,7 @@ async def start_client_cache(url: str, is_sqlite: bool, seconds: float) -> Clien
         return None
     from sqlalchemy.engine import make_url
 
-    listener = ClientChangeListener(make_url(url).set(drivername="postgresql").render_as_string(False), cache)
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+    listener = ClientChangeListener(dsn, cache, connect=connect)
     await listener.start()
     return listener

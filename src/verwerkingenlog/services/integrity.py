@@ -39,7 +39,7 @@ from verwerkingenlog.integrity.witness import witness_entry
 from verwerkingenlog.services.register import wall_clock_us
 from verwerkingenlog.store import integrity as store
 from verwerkingenlog.store import logboek as logboek_store
-from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.db import Database, database_unavailable
 from verwerkingenlog.store.integrity import ACTIVE, REPLACED, Leaf, StoredCheckpoint
 from verwerkingenlog.store.read import LogReader
 from verwerkingenlog.store.signing import KeyFileError, read_signer, retire_file, write_signer
@@ -273,8 +273,11 @@ class Integrity:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("signing a checkpoint failed")
+            except Exception as exc:
+                if database_unavailable(exc):  # a failover: the next interval signs (docs/deployment.md)
+                    log.warning("signing a checkpoint failed: database unavailable (%s)", type(exc).__name__)
+                else:
+                    log.exception("signing a checkpoint failed")
 
     async def latest(self) -> StoredCheckpoint:
         async with self.db.reading() as conn:
