@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -38,7 +37,7 @@ from verwerkingenlog.services.tokens import TokenVerifier
 from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate
-from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.db import DATABASE_ERRORS, Database
 from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.pseudonymisation import Pseudonymiser, load_secret
 from verwerkingenlog.store.read import LogReader
@@ -186,7 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(tracing.TracingMiddleware, tracer=app.state.tracer_provider.get_tracer("verwerkingenlog"))
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(Exception, handle_unexpected)
-    for database_error in (DBAPIError, OSError):  # a failover: 503 (api/problems.py)
+    for database_error in DATABASE_ERRORS:  # a failover: 503 (api/problems.py)
         app.add_exception_handler(database_error, handle_database_error)
 
     @app.exception_handler(StarletteHTTPException)

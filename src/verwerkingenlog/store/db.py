@@ -106,6 +106,10 @@ class PostgresTarget:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(self.socket["tcp_user_timeout"] * 1000))
 
 
+DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, OSError)
+"""What a statement raises when the database fails (the API maps them through `database_unavailable`)."""
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """The database cannot be reached or is not (or no longer) the primary: a failover or an outage, not a bug.
     The request's transaction did not commit, or its outcome is unknown (the connection broke during COMMIT); in
