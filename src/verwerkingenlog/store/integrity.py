@@ -255,10 +255,21 @@ async def inner_nodes(conn: AsyncConnection, start: int, stop: int) -> dict[Node
     return out
 
 
-async def seq_of_actie(conn: AsyncConnection, actie_id: str) -> int | None:
-    """The `seq` of exactly the version with this actieId (a proof is of one version, not the lineage)."""
-    found = (await conn.execute(select(versie.c.seq).where(versie.c.actie_id == actie_id))).scalar_one_or_none()
-    return None if found is None else int(found)
+async def version_and_current_vertrouwelijkheid(conn: AsyncConnection, actie_id: str) -> tuple[int, str] | None:
+    """The `seq` of exactly the version with this actieId and the vertrouwelijkheid of its lineage's current
+    version: what decides whether a caller may see that the action exists (R-GETS-4)."""
+    found = (await conn.execute(select(versie.c.seq, versie.c.lineage_id).where(versie.c.actie_id == actie_id))).first()
+    if found is None:
+        return None
+    current = (
+        await conn.execute(
+            select(versie.c.vertrouwelijkheid)
+            .where(versie.c.lineage_id == found[1])
+            .order_by(versie.c.seq.desc())
+            .limit(1)
+        )
+    ).scalar_one()
+    return int(found[0]), str(current)
 
 
 async def version_seqs(conn: AsyncConnection) -> dict[int, str]:
