@@ -172,7 +172,8 @@ def clients_list(as_json: Annotated[bool, typer.Option("--json", help="Print as 
 
 @clients_app.command("remove")
 def clients_remove(client_id: Annotated[str, typer.Argument(help="The client to remove.")]) -> None:
-    """Remove a client: its tokens stop working at once."""
+    """Remove a client: every running server refuses its tokens (401) from its next request on, on SQLite and
+    PostgreSQL alike (only requests already being handled finish)."""
 
     async def work(db: Database) -> bool:
         removed = await Clients(db).remove(client_id)
@@ -191,7 +192,8 @@ def clients_rotate(
     client_id: Annotated[str, typer.Argument(help="The client that gets a new secret.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")] = False,
 ) -> None:
-    """Give a client a new secret (shown only once): tokens signed with the old one stop working at once."""
+    """Give a client a new secret (shown only once): every running server refuses tokens signed with the old one
+    (401) from its next request on, on SQLite and PostgreSQL alike."""
 
     async def work(db: Database) -> Client | None:
         rotated = await Clients(db).rotate(client_id)

@@ -46,9 +46,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a server process keeps a client registration and a verified token in memory "
         "instead of reading them per request (docs/performance.md). Changes made through the register (CLI, admin "
-        "pages) take effect at once: on PostgreSQL every process hears them (LISTEN/NOTIFY) and caches nothing "
-        "while it cannot; on SQLite a change by another process, and on both a change made by hand in SQL, is "
-        "seen within this time. 0 switches the cache off.",
+        "pages) take effect from the next request on in every server process: on PostgreSQL every process hears "
+        "them (LISTEN/NOTIFY) and caches nothing while it cannot; on SQLite every cached answer is preceded by a "
+        "read of a change counter the database raises on every client change (also a change by hand in SQL). "
+        "Only on PostgreSQL is a change made by hand in SQL seen no later than this time. 0 switches the cache "
+        "off.",
     )
     max_body_bytes: int = Field(1_048_576, description="Request bodies larger than this get 413.")
     otlp_max_body_bytes: int = Field(

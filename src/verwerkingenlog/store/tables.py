@@ -96,6 +96,15 @@ client = Table(
     Column("created_us", BigInteger, nullable=False),
 )
 
+# Raised by the database on every change of api_client (migration 0010's triggers): SQLite server processes read
+# it per lookup to hear changes made by another process (services.client_cache).
+client_change = Table(
+    "client_change",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("counter", BigInteger, nullable=False),
+)
+
 # Idempotent ingest (extension, docs/idempotency.md). Not a log table: rows expire after
 # IDEMPOTENCY_KEY_TTL_SECONDS. The body is kept only as a SHA-256 fingerprint (it holds personal data).
 idempotency_key = Table(
