@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.cli_integrity import adopt_existing_versions
+from verwerkingenlog.cli_integrity import adopt_existing_versions, repseudonymise_existing
 from verwerkingenlog.cli_integrity import register as register_integrity_commands
 from verwerkingenlog.cli_ops import register as register_ops_commands
 from verwerkingenlog.domain.errors import InvalidValue
@@ -94,6 +94,11 @@ def migrate() -> None:
     adopted = _run(adopt_existing_versions)  # a log that predates the Merkle tree gets its leaves, once
     if adopted:
         out.print(f"Gave the {adopted} versions stored before the Merkle log their leaves (docs/integrity.md §1).")
+    resealed = _run(repseudonymise_existing)  # objectIds an older version stored in the clear, once
+    if resealed:
+        out.print(
+            f"Re-pseudonymised {resealed} objectIds stored in the clear, recorded in the log (docs/integrity.md §14)."
+        )
     out.print(f"Database is up to date ({Database(settings.database_url).engine.url.render_as_string()}).")
 
 

@@ -130,6 +130,14 @@ class Settings(BaseSettings):
     key_file: Path = Field(
         Path("./data/pseudonymisation.key"), description="Key file used when PSEUDONYMISATION_KEY is unset."
     )
+    personal_data_objecttypes: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Objecttypes whose every `objectId` is pseudonymised (blind index + encryption, R-PRIV-1), "
+        "whatever its `soortObjectId`: `*` (the default) for every objecttype, or a list. `persoon` is always "
+        "pseudonymised, and so is any identifier whose kind is a spelling of BSN (docs/integrity.md §14, "
+        "README 'Privacy by design').",
+        examples=['["persoon"]'],
+    )
     migrate_on_start: bool = Field(True, description="Run database migrations when the server starts.")
     idempotency_key_ttl_seconds: int = Field(
         86_400,

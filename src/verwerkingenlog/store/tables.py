@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -85,6 +86,13 @@ verwerkt_object = Table(
     Index("ix_object_sleutel_tijdstip", "object_sleutel", "tijdstip_us"),
     Index("ix_object_versie", "versie_seq"),
     Index("ix_object_verwerkt_object_id", "verwerkt_object_id"),
+    # Migration 0010: the rows whose objectId is still in the clear (issue 19.3), so that looking for them is free.
+    Index(
+        "ix_object_in_the_clear",
+        "id",
+        sqlite_where=text("object_id IS NOT NULL"),
+        postgresql_where=text("object_id IS NOT NULL"),
+    ),
 )
 
 client = Table(
@@ -223,6 +231,26 @@ purged_leaf = Table(
     Column("leaf_index", SeqType, primary_key=True, autoincrement=False),
     Column("purge_id", SeqType, ForeignKey("purge.id"), nullable=False),
     Index("ix_purged_leaf_purge", "purge_id"),
+)
+
+# Re-pseudonymisation (issue 19.3, docs/integrity.md §14, migration 0010): each pass that re-stored objectIds written
+# in the clear, itself a leaf; and the object rows it re-stored, with the leaf of their version. Insert-only; the
+# database lets a verwerkt_object row change its storage form (and nothing else) only when it is listed here.
+herpseudonimisering = Table(
+    "herpseudonimisering",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("tijdstip_registratie_us", BigInteger, nullable=False),
+    Column("versies", Integer, nullable=False),
+    Column("objecten", Integer, nullable=False),
+)
+herpseudonimiseerd_object = Table(
+    "herpseudonimiseerd_object",
+    metadata,
+    Column("object_row", SeqType, primary_key=True, autoincrement=False),
+    Column("herpseudonimisering_id", SeqType, ForeignKey("herpseudonimisering.id"), nullable=False),
+    Column("leaf_index", BigInteger),
+    Index("ix_herpseudonimiseerd_pass", "herpseudonimisering_id"),
 )
 
 # Admin pages (docs/admin.md, migration 0007). Both insert-only: the audit trail of every admin action (who, from
