@@ -22,11 +22,11 @@ def _objects(soort: str, *ids: str) -> list[dict[str, str]]:
     return [{"objecttype": "persoon", "soortObjectId": soort, "objectId": i} for i in ids]
 
 
-def _raw_database(api: Api, url: str) -> bytes:
+def raw_database(backend: str, url: str) -> bytes:
     """Every byte the database keeps: the SQLite file and its WAL, or a plain-text dump of the PostgreSQL
     database (bytea as hex, so a value in the clear in a binary column shows as its hex)."""
-    if api.backend == "sqlite":
-        return b"".join(f.read_bytes() for f in sqlite_files((api.backend, url)))
+    if backend == "sqlite":
+        return b"".join(f.read_bytes() for f in sqlite_files((backend, url)))
     parsed = make_url(url)
     dump = subprocess.run(
         [
@@ -78,7 +78,7 @@ def test_no_person_identifier_in_the_clear_by_any_route(api: Api) -> None:
     assert read.status_code == 200 and read.json()["count"] == 0
     assert api.inzage(secrets["inzage"], soortObjectId="burgerservicenummer").status_code == 200
 
-    raw = _raw_database(api, url)
+    raw = raw_database(api.backend, url)
     for name, value in [*secrets.items(), ("personeelsnummer", staff)]:
         assert value.encode() not in raw, (name, api.backend)
         assert value.encode().hex().encode() not in raw, (name, api.backend)

@@ -97,7 +97,8 @@ def migrate() -> None:
     resealed = _run(repseudonymise_existing)  # objectIds an older version stored in the clear, once
     if resealed:
         out.print(
-            f"Re-pseudonymised {resealed} objectIds stored in the clear, recorded in the log (docs/integrity.md §14)."
+            f"Re-pseudonymised {resealed} objectIds stored in the clear or under an earlier blind index, recorded in "
+            "the log (docs/integrity.md §14)."
         )
     out.print(f"Database is up to date ({Database(settings.database_url).engine.url.render_as_string()}).")
 

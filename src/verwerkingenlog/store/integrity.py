@@ -38,6 +38,7 @@ from verwerkingenlog.store.tables import (
     checkpoint,
     herpseudonimiseerd_object,
     herpseudonimisering,
+    herpseudonimisering_grens,
     merkle_node,
     purge,
     purged_leaf,
@@ -417,30 +418,57 @@ async def purged_leaves(conn: AsyncConnection, start: int, stop: int) -> dict[in
 
 
 @dataclass(frozen=True, slots=True)
-class ClearObject:
-    """A verwerkt_object row whose objectId is stored in the clear."""
+class StoredObject:
+    """A verwerkt_object row a re-pseudonymisation looks at: objectId in the clear, or sealed (``sealed``)."""
 
     row: int
     versie_seq: int
     objecttype: str
     soort_object_id: str
-    object_id: str
+    object_id: str | None
+    sealed: bytes | None
+    sleutel: bytes
 
 
-async def objects_in_the_clear(conn: AsyncConnection) -> list[ClearObject]:
-    """Every object row whose objectId is stored in the clear (the partial index ix_object_in_the_clear)."""
-    stmt = (
-        select(
-            verwerkt_object.c.id,
-            verwerkt_object.c.versie_seq,
-            verwerkt_object.c.objecttype,
-            verwerkt_object.c.soort_object_id,
-            verwerkt_object.c.object_id,
-        )
-        .where(verwerkt_object.c.object_id.is_not(None))
-        .order_by(verwerkt_object.c.id)
+_STORED = (
+    verwerkt_object.c.id,
+    verwerkt_object.c.versie_seq,
+    verwerkt_object.c.objecttype,
+    verwerkt_object.c.soort_object_id,
+    verwerkt_object.c.object_id,
+    verwerkt_object.c.object_id_enc,
+    verwerkt_object.c.object_sleutel,
+)
+
+
+async def objects_to_restore(conn: AsyncConnection, casings: Sequence[str]) -> list[StoredObject]:
+    """The object rows a re-pseudonymisation considers, each found through a partial index of migration 0010:
+    every row whose objectId is in the clear, and every row written before the upgrade under one of
+    ``casings`` (of "bsn") that no pass listed yet."""
+    grens = select(herpseudonimisering_grens.c.object_row).where(herpseudonimisering_grens.c.id == 1)
+    listed = select(herpseudonimiseerd_object.c.object_row)
+    clear = select(*_STORED).where(verwerkt_object.c.object_id.is_not(None))
+    # As literals, exactly the predicate of ix_object_bsn_casing: SQLite uses a partial index only then.
+    in_casings = "soort_object_id IN (" + ", ".join(f"'{c}'" for c in casings if c.isalpha()) + ")"
+    cased = select(*_STORED).where(
+        text(in_casings),
+        verwerkt_object.c.id <= grens.scalar_subquery(),
+        verwerkt_object.c.object_id.is_(None),
+        verwerkt_object.c.id.not_in(listed),
     )
-    return [ClearObject(int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in await conn.execute(stmt)]
+    found: dict[int, StoredObject] = {}
+    for stmt in (clear, cased):
+        for r in await conn.execute(stmt):
+            found[int(r[0])] = StoredObject(
+                int(r[0]),
+                int(r[1]),
+                str(r[2]),
+                str(r[3]),
+                None if r[4] is None else str(r[4]),
+                None if r[5] is None else bytes(r[5]),
+                bytes(r[6]),
+            )
+    return [found[k] for k in sorted(found)]
 
 
 async def actie_leaves(conn: AsyncConnection, seqs: Sequence[int]) -> dict[int, int]:
@@ -454,7 +482,7 @@ async def actie_leaves(conn: AsyncConnection, seqs: Sequence[int]) -> dict[int, 
 
 
 async def repseudonymise(
-    conn: AsyncConnection, tijdstip_us: int, objects: Sequence[ClearObject], sealed: Mapping[int, tuple[bytes, bytes]]
+    conn: AsyncConnection, tijdstip_us: int, objects: Sequence[StoredObject], sealed: Mapping[int, tuple[bytes, bytes]]
 ) -> HerpseudonimiseringEntry:
     """Record the pass and the rows it re-stores, then re-store them (the trigger of migration 0010 lets a listed
     row change its storage form only): ``sealed`` maps each row to (object_id_enc, object_sleutel)."""

@@ -37,9 +37,11 @@ PERSOON: Final = "persoon"
 # Spellings of BSN, compared case-insensitively and without spaces, dots, hyphens and underscores.
 BSN_SPELLINGS: Final = frozenset({"bsn", "bsnnummer", "bsnnr", "burgerservicenummer", "burgerservicenr"})
 _FOLD: Final = str.maketrans("", "", " ._-")
-# Every casing of "bsn": the kinds the versions before issue 19.3 pseudonymised, each with a blind index over
-# the kind exactly as supplied.
-_EARLIER_BSN_KINDS: Final = frozenset("".join(c) for c in itertools.product(*(sorted({x, x.upper()}) for x in "bsn")))
+# Every casing of "bsn" but "BSN": kinds the versions before issue 19.3 pseudonymised with a blind index over the
+# kind exactly as supplied, which the re-pseudonymisation re-keys (docs/integrity.md §14).
+EARLIER_BSN_CASINGS: Final = tuple(
+    sorted("".join(c) for c in itertools.product(*(sorted({x, x.upper()}) for x in "bsn")) if "".join(c) != "BSN")
+)
 
 
 def is_bsn(soort: str | None) -> bool:
@@ -91,15 +93,13 @@ class Pseudonymiser:
         return self._hmac(canonical_soort(soort), object_id)
 
     def sleutels(self, soort: str, object_id: str) -> tuple[bytes, ...]:
-        """The blind indexes a search by this kind and value matches (issue 19.3: old and new spellings alike).
-
-        Another kind: exactly as supplied (R-GETL-1). A spelling of BSN: the folded one (every row stored since),
-        the kind exactly as supplied (a row an earlier version stored in the clear, until the re-pseudonymisation
-        of docs/integrity.md §14 re-keys it) and every casing of `bsn` (rows an earlier version pseudonymised
-        under that casing, which stay as they are: they were never in the clear)."""
-        if not is_bsn(soort):
-            return (self._hmac(soort, object_id),)
-        return tuple(self._hmac(kind, object_id) for kind in sorted({BSN, soort, *_EARLIER_BSN_KINDS}))
+        """The blind indexes a search by this kind and value matches: the folded one and, for another spelling of
+        BSN, also the one over the kind exactly as supplied (a row an earlier version stored, until the
+        re-pseudonymisation of docs/integrity.md §14 has re-keyed it). A search by `BSN` itself probes one."""
+        folded = self.sleutel(soort, object_id)
+        if canonical_soort(soort) == soort:
+            return (folded,)
+        return folded, self._hmac(soort, object_id)
 
     def _hmac(self, soort: str, object_id: str) -> bytes:
         inner = self._inner.copy()

@@ -85,6 +85,9 @@ class RowCodec:
         """(object_id_enc, object_sleutel) of an objectId, as `object_rows` stores a pseudonymised one."""
         return self.pseudo.seal(object_id, _OBJECT_CTX), self.pseudo.sleutel(soort, object_id)
 
+    def opened_object_id(self, sealed: bytes) -> str:
+        return self.pseudo.open(sealed, _OBJECT_CTX)
+
     def versie(self, row: Mapping[Any, Any], objecten: tuple[VerwerktObject, ...]) -> Versie:
         afnemer = row["afnemer_id"]
         if row["afnemer_id_enc"] is not None:

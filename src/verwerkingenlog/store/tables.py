@@ -93,6 +93,13 @@ verwerkt_object = Table(
         sqlite_where=text("object_id IS NOT NULL"),
         postgresql_where=text("object_id IS NOT NULL"),
     ),
+    # Migration 0010: rows under a casing of "bsn" but "BSN", which earlier versions indexed under that casing.
+    Index(
+        "ix_object_bsn_casing",
+        "id",
+        sqlite_where=text("soort_object_id IN ('BSn', 'BsN', 'Bsn', 'bSN', 'bSn', 'bsN', 'bsn')"),
+        postgresql_where=text("soort_object_id IN ('BSn', 'BsN', 'Bsn', 'bSN', 'bSn', 'bsN', 'bsn')"),
+    ),
 )
 
 client = Table(
@@ -251,6 +258,13 @@ herpseudonimiseerd_object = Table(
     Column("herpseudonimisering_id", SeqType, ForeignKey("herpseudonimisering.id"), nullable=False),
     Column("leaf_index", BigInteger),
     Index("ix_herpseudonimiseerd_pass", "herpseudonimisering_id"),
+)
+# The highest verwerkt_object row written before migration 0010: only rows up to it may carry an earlier blind index.
+herpseudonimisering_grens = Table(
+    "herpseudonimisering_grens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("object_row", BigInteger, nullable=False),
 )
 
 # Admin pages (docs/admin.md, migration 0007). Both insert-only: the audit trail of every admin action (who, from

@@ -12,8 +12,9 @@ databases have one schema (its trigger function is SECURITY DEFINER: the applica
 on `client_change`).
 
 Re-pseudonymisation (issue 19.3, docs/integrity.md §14): `herpseudonimisering` records each pass that
-re-stored objectIds written in the clear (counts and the leaves of the versions it touched; the pass is itself
-a leaf of the log, like a purge), `herpseudonimiseerd_object` lists the object rows it re-stored. Both are
+re-stored objectIds written in the clear or re-keyed an earlier blind index (counts and the leaves of the versions
+it touched; the pass is itself a leaf of the log, like a purge), `herpseudonimiseerd_object` lists the object rows
+it re-stored, `herpseudonimisering_grens` keeps the highest object row written before this upgrade. All three are
 insert-only. The UPDATE refusal on `verwerkt_object` (migrations 0002/0009) gets exactly one exception: a row
 listed in `herpseudonimiseerd_object` may change its storage form — `object_id` to NULL, `object_id_enc` and
 `object_sleutel` set — and nothing else. The pass itself needs the pseudonymisation key, so it runs in Python
@@ -33,7 +34,9 @@ depends_on = None
 _EVENTS = ("INSERT", "UPDATE", "DELETE")
 SeqType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 OBJECT = "verwerkt_object"
-RECORDS = ("herpseudonimisering", "herpseudonimiseerd_object")
+RECORDS = ("herpseudonimisering", "herpseudonimiseerd_object", "herpseudonimisering_grens")
+# Casings of "bsn" other than "BSN": earlier versions pseudonymised these, but with a blind index over the casing.
+BSN_CASINGS = "('BSn', 'BsN', 'Bsn', 'bSN', 'bSn', 'bsN', 'bsn')"
 # Every column of verwerkt_object that a re-pseudonymisation must leave as it is.
 _KEPT = (
     "id",
@@ -99,6 +102,20 @@ def _repseudonymisation() -> None:
         sa.Column("leaf_index", sa.BigInteger(), nullable=True),
     )
     op.create_index("ix_herpseudonimiseerd_pass", "herpseudonimiseerd_object", ["herpseudonimisering_id"])
+    # The highest object row an earlier version wrote: only rows up to it can carry an earlier blind index.
+    op.create_table(
+        "herpseudonimisering_grens",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("object_row", sa.BigInteger(), nullable=False),
+    )
+    op.execute(f"INSERT INTO herpseudonimisering_grens (id, object_row) SELECT 1, COALESCE(MAX(id), 0) FROM {OBJECT}")
+    op.create_index(
+        "ix_object_bsn_casing",
+        OBJECT,
+        ["id"],
+        postgresql_where=sa.text(f"soort_object_id IN {BSN_CASINGS}"),
+        sqlite_where=sa.text(f"soort_object_id IN {BSN_CASINGS}"),
+    )
     # Finding what is still in the clear costs nothing once nothing is: an index of only those rows.
     op.create_index(
         "ix_object_in_the_clear",
@@ -171,6 +188,8 @@ def _undo_repseudonymisation() -> None:
             "the log is append-only'); END"
         )
     op.drop_index("ix_object_in_the_clear", table_name=OBJECT)
+    op.drop_index("ix_object_bsn_casing", table_name=OBJECT)
+    op.drop_table("herpseudonimisering_grens")
     op.drop_index("ix_herpseudonimiseerd_pass", table_name="herpseudonimiseerd_object")
     op.drop_table("herpseudonimiseerd_object")
     op.drop_table("herpseudonimisering")
