@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.cli_integrity import adopt_existing_versions
+from verwerkingenlog.cli_integrity import adopt_existing_versions, repseudonymise_existing
 from verwerkingenlog.cli_integrity import register as register_integrity_commands
 from verwerkingenlog.cli_ops import register as register_ops_commands
 from verwerkingenlog.domain.errors import InvalidValue
@@ -94,6 +94,12 @@ def migrate() -> None:
     adopted = _run(adopt_existing_versions)  # a log that predates the Merkle tree gets its leaves, once
     if adopted:
         out.print(f"Gave the {adopted} versions stored before the Merkle log their leaves (docs/integrity.md §1).")
+    resealed = _run(repseudonymise_existing)  # objectIds an older version stored in the clear, once
+    if resealed:
+        out.print(
+            f"Re-pseudonymised {resealed} objectIds stored in the clear or under an earlier blind index, recorded in "
+            "the log (docs/integrity.md §14)."
+        )
     out.print(f"Database is up to date ({Database(settings.database_url).engine.url.render_as_string()}).")
 
 
@@ -172,7 +178,8 @@ def clients_list(as_json: Annotated[bool, typer.Option("--json", help="Print as 
 
 @clients_app.command("remove")
 def clients_remove(client_id: Annotated[str, typer.Argument(help="The client to remove.")]) -> None:
-    """Remove a client: its tokens stop working at once."""
+    """Remove a client: every running server refuses its tokens (401) from its next request on, on SQLite and
+    PostgreSQL alike (only requests already being handled finish)."""
 
     async def work(db: Database) -> bool:
         removed = await Clients(db).remove(client_id)
@@ -191,7 +198,8 @@ def clients_rotate(
     client_id: Annotated[str, typer.Argument(help="The client that gets a new secret.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")] = False,
 ) -> None:
-    """Give a client a new secret (shown only once): tokens signed with the old one stop working at once."""
+    """Give a client a new secret (shown only once): every running server refuses tokens signed with the old one
+    (401) from its next request on, on SQLite and PostgreSQL alike."""
 
     async def work(db: Database) -> Client | None:
         rotated = await Clients(db).rotate(client_id)

@@ -59,9 +59,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a server process keeps a client registration and a verified token in memory "
         "instead of reading them per request (docs/performance.md). Changes made through the register (CLI, admin "
-        "pages) take effect at once: on PostgreSQL every process hears them (LISTEN/NOTIFY) and caches nothing "
-        "while it cannot; on SQLite a change by another process, and on both a change made by hand in SQL, is "
-        "seen within this time. 0 switches the cache off.",
+        "pages) take effect from the next request on in every server process: on PostgreSQL every process hears "
+        "them (LISTEN/NOTIFY) and caches nothing while it cannot; on SQLite every cached answer is preceded by a "
+        "read of a change counter the database raises on every client change (also a change by hand in SQL). "
+        "Only on PostgreSQL is a change made by hand in SQL seen no later than this time. 0 switches the cache "
+        "off.",
     )
     max_body_bytes: int = Field(1_048_576, description="Request bodies larger than this get 413.")
     otlp_max_body_bytes: int = Field(
@@ -146,6 +148,14 @@ class Settings(BaseSettings):
     )
     key_file: Path = Field(
         Path("./data/pseudonymisation.key"), description="Key file used when PSEUDONYMISATION_KEY is unset."
+    )
+    personal_data_objecttypes: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Objecttypes whose every `objectId` is pseudonymised (blind index + encryption, R-PRIV-1), "
+        "whatever its `soortObjectId`: `*` (the default) for every objecttype, or a list. `persoon` is always "
+        "pseudonymised, and so is any identifier whose kind is a spelling of BSN (docs/integrity.md §14, "
+        "README 'Privacy by design').",
+        examples=['["persoon"]'],
     )
     migrate_on_start: bool = Field(True, description="Run database migrations when the server starts.")
     idempotency_key_ttl_seconds: int = Field(

@@ -30,6 +30,7 @@ from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.observability import configure_logging
 from verwerkingenlog.services.client_cache import start_client_cache
 from verwerkingenlog.services.clients import Clients
+from verwerkingenlog.services.herpseudonimisering import repseudonymise
 from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.partitions import Partitions
 from verwerkingenlog.services.register import Register, wall_clock_us
@@ -66,7 +67,9 @@ def self_log_profile(settings: Settings) -> SelfLogProfile | None:
 
 
 def build_register(settings: Settings, db: Database) -> Register:
-    codec = RowCodec(Pseudonymiser(load_secret(settings.pseudonymisation_key, settings.key_file)))
+    codec = RowCodec(
+        Pseudonymiser(load_secret(settings.pseudonymisation_key, settings.key_file), settings.personal_data_objecttypes)
+    )
     writer = LogWriter(codec)
     return Register(
         db,
@@ -133,6 +136,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await start_otlp_grpc(app, settings)
         if settings.migrate_on_start:
             await app.state.integrity.adopt_existing(app.state.register.reader, app.state.var.store)
+            try:
+                await repseudonymise(db, app.state.register.reader.codec)
+            except Exception:  # e.g. a role without the owner's rights: the data stays readable, say so loudly
+                log.exception("re-pseudonymising objectIds stored in the clear failed: run `verwerkingenlog migrate`")
         checkpoints = None
         if settings.checkpoint_interval_seconds:
             checkpoints = asyncio.create_task(app.state.integrity.run(), name="checkpoints")
