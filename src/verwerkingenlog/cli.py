@@ -102,13 +102,20 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).", min=1)] = 1,
+    http: Annotated[
+        str, typer.Option(help="HTTP/1.1 implementation: auto (httptools when installed), h11 or httptools.")
+    ] = "auto",
 ) -> None:
     """Start the register (database from DATABASE_URL)."""
     import uvicorn
 
+    from verwerkingenlog.api.transport import PROTOCOLS
+
     settings = Settings()
     if workers > 1 and settings.database_url.startswith("sqlite"):
         _fail("More than one worker needs PostgreSQL; SQLite allows one writer process.")
+    if http not in PROTOCOLS:
+        _fail(f"--http must be one of {', '.join(PROTOCOLS)}.")
     out.print(f"{PRODUCT_NAME} {__version__} on http://{host}:{port}  (docs: http://{host}:{port}/api/v1/docs)")
     uvicorn.run(
         "verwerkingenlog.api.app:create_served_app",  # JSON logs without BSNs or tokens (LOG_FORMAT)
@@ -118,6 +125,9 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         log_config=None,
+        # The request head limit (MAX_HEADER_BYTES, 431 past it) for both protocols (api/transport.py).
+        http=PROTOCOLS[http],
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
 
 
@@ -427,7 +437,7 @@ def demo(
     sys.stdout.write(portal_instructions(f"http://{host}:{port}", portal_note) + "\n")
     sys.stdout.flush()
     if start:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=1, http="auto")
 
 
 def main() -> None:

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     )
     jwt_max_age_seconds: int = Field(3600, description="Tokens whose `iat` is older than this are refused.")
     jwt_leeway_seconds: int = Field(60, description="Clock skew tolerated on `iat` and `exp`.")
+    max_token_bytes: int = Field(
+        4096,
+        ge=256,
+        description="Longest bearer token accepted; a longer one gets 401 before it is decoded "
+        "(docs/deployment.md, Request limits). A client's HS256 token is a few hundred bytes.",
+    )
     client_cache_seconds: float = Field(
         5.0,
         ge=0,
@@ -51,6 +57,12 @@ class Settings(BaseSettings):
         "seen within this time. 0 switches the cache off.",
     )
     max_body_bytes: int = Field(1_048_576, description="Request bodies larger than this get 413.")
+    max_header_bytes: int = Field(
+        16_384,
+        ge=1024,
+        description="Largest request head (request line and headers together) `verwerkingenlog serve` reads; a "
+        "larger one gets 431 and the connection is closed (docs/deployment.md, Request limits).",
+    )
     otlp_max_body_bytes: int = Field(
         8_388_608,
         ge=1,

@@ -18,7 +18,7 @@ from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, t
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
-from verwerkingenlog.api.security import RateLimiter, SecurityHeadersMiddleware
+from verwerkingenlog.api.security import HeadLimitMiddleware, RateLimiter, SecurityHeadersMiddleware
 from verwerkingenlog.domain.errors import DomainError
 from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.observability import configure_logging
@@ -117,7 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.logboek = logboek_service(app.state.register, app.state.var)
         client_listener = await start_client_cache(db.url, db.is_sqlite, settings.client_cache_seconds)
         app.state.verifier = TokenVerifier(
-            clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds, settings.client_cache_seconds
+            clients,
+            settings.jwt_max_age_seconds,
+            settings.jwt_leeway_seconds,
+            settings.client_cache_seconds,
+            settings.max_token_bytes,
         )
         app.state.integrity = build_integrity(settings, db)
         app.state.register.committer.on_batch = app.state.metrics.batch_size.observe  # group-commit batch sizes
@@ -168,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
             expose_headers=["API-version", "Location", "X-Request-ID"],
         )
+    app.add_middleware(HeadLimitMiddleware, max_header_bytes=settings.max_header_bytes)
     app.add_middleware(ops.RequestMiddleware, metrics=app.state.metrics)
     # OpenTelemetry tracing: off unless the standard OTEL_* variables ask for it (api/tracing.py).
     app.state.tracer_provider = tracing.provider_from_environment()
