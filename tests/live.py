@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_KEY
+from tests.conftest import SERVER_LOGS, TEST_KEY
 from verwerkingenlog.services.clients import Client
 
 BIN = Path(sys.executable).parent
@@ -105,6 +105,7 @@ class RegisterProcess:
         }
 
     def start(self, timeout: float = 20.0) -> RegisterProcess:
+        SERVER_LOGS.append(self.log_path)  # scanned for BSNs and tokens at the end of the run (tests/conftest.py)
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
                 [str(BIN / "verwerkingenlog"), "serve", "--port", str(self.port), *self.args],

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verwerkingenlog.api.http import json_response
 from verwerkingenlog.domain.errors import NotAuthenticated
-from verwerkingenlog.observability import BSN_LIKE, request_id
+from verwerkingenlog.observability import BSN_LIKE, holds_token, request_id
 from verwerkingenlog.store import migrate
 from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.integrity import tree_size
@@ -150,7 +150,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        plain = _GOOD_REQUEST_ID.fullmatch(given) and not BSN_LIKE.search(given)
+        plain = _GOOD_REQUEST_ID.fullmatch(given) and not BSN_LIKE.search(given) and not holds_token(given)
         rid = given if plain else uuid.uuid4().hex
         token = request_id.set(rid)
         status = 500

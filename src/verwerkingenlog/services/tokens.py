@@ -75,7 +75,10 @@ class TokenVerifier:
             raise AuthenticationFailed("The token names no client: set the 'iss' or 'client_id' claim.")
         client = await self.clients.get(client_id)
         if client is None:
-            raise AuthenticationFailed(f"Client {client_id!r} is not registered with this register.")
+            # The claim is not echoed: it is unverified input, and it reaches the log (issue 21.4).
+            raise AuthenticationFailed(
+                "The client the token names (iss/client_id) is not registered with this register."
+            )
         try:
             claims = jwt.decode(
                 token,
