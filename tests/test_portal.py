@@ -205,6 +205,25 @@ def test_period_filters(citizens: Citizens) -> None:
     assert "Lang geleden" in own and "Twee maanden terug" not in own
 
 
+@pytest.mark.parametrize(
+    "query", ["periode=eigen&van=2020-01-01&tot=9999-12-31", "periode=eigen&van=9999-12-31&tot=9999-12-31"]
+)
+def test_an_own_period_at_the_end_of_the_calendar_is_clamped_not_a_500(citizens: Citizens, query: str) -> None:
+    """Issue 21.2: the day after 9999-12-31 does not exist; login, timeline and exports answer, with the period ending
+    on the last day that has a next day."""
+    api, a, tc = citizens.api, citizens.a, citizens.tc
+    api.create(actie(a, verwerkingNaam="Vorig jaar", tijdstip="2024-04-05T14:35:42+01:00"))
+    assert tc.get(f"/portaal/login?{query}").status_code == 200
+    login(tc, a)
+    page = tc.get(f"/portaal/?{query}")
+    assert page.status_code == 200, page.text
+    assert 'value="9999-12-30"' in page.text  # the clamped end, shown in the form
+    assert ("Vorig jaar" in text_of(page.text)) == query.startswith("periode=eigen&van=2020")
+    for fmt in ("json", "csv", "pdf"):
+        assert tc.get(f"/portaal/export.{fmt}?{query}").status_code == 200, fmt
+    assert json.loads(tc.get(f"/portaal/export.json?{query}").content)["periode"]["eindDatum"] == "9999-12-31"
+
+
 def test_exports_carry_the_same_entries_as_the_pages(citizens: Citizens) -> None:
     api, a, tc = citizens.api, citizens.a, citizens.tc
     var = _parkeren(api)
