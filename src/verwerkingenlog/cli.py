@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -116,8 +117,15 @@ def serve(
         _fail("More than one worker needs PostgreSQL; SQLite allows one writer process.")
     if http not in PROTOCOLS:
         _fail(f"--http must be one of {', '.join(PROTOCOLS)}.")
+    try:
+        metrics = settings.metrics_listener
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    if metrics is not None and metrics[1] == port:
+        _fail("METRICS_ADDRESS must use another port than the API.")
     out.print(f"{PRODUCT_NAME} {__version__} on http://{host}:{port}  (docs: http://{host}:{port}/api/v1/docs)")
-    uvicorn.run(
+    config = uvicorn.Config(
         "verwerkingenlog.api.app:create_served_app",  # JSON logs without BSNs or tokens (LOG_FORMAT)
         factory=True,
         host=host,
@@ -129,6 +137,22 @@ def serve(
         http=PROTOCOLS[http],
         h11_max_incomplete_event_size=settings.max_header_bytes,
     )
+    sockets = [config.bind_socket()]
+    if metrics is not None:
+        # The metrics listener is a second socket of the same server: the app tells them apart by the local
+        # port (api/ops.py) and serves only /metrics there, without METRICS_TOKEN.
+        sockets.append(socket.create_server(metrics, family=_family(metrics[0])))
+        out.print(f"metrics on http://{metrics[0]}:{metrics[1]}/metrics")
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        uvicorn.Server(config).run(sockets=sockets)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 @clients_app.command("add")
@@ -416,6 +440,7 @@ def demo(
     """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
     tokens and ready-to-paste curl commands."""
     from verwerkingenlog.demo import (
+        enable_demo_metrics,
         enable_demo_portal,
         ensure_demo_clients,
         instructions,
@@ -425,6 +450,7 @@ def demo(
     )
 
     portal_note = enable_demo_portal()
+    enable_demo_metrics(port)
 
     async def prepare(db: Database) -> list[Client]:
         found = await ensure_demo_clients(db, DEMO_CLIENTS)

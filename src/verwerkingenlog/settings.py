@@ -107,11 +107,29 @@ class Settings(BaseSettings):
         "json", description="`json`: one JSON object per line with request_id (for log shippers); `text`: for people."
     )
     log_level: str = Field("INFO", description="Lowest level logged (DEBUG, INFO, WARNING, ERROR).")
+    metrics_address: str = Field(
+        "",
+        description="`host:port` of a separate listener for GET /metrics (no token there), started by "
+        "`verwerkingenlog serve` beside the public port; bind it to an internal interface. Empty: no such "
+        "listener (docs/deployment.md, Monitoring).",
+        examples=["10.0.0.5:9100"],
+    )
     metrics_token: str | None = Field(
         None,
-        description="When set, GET /metrics requires it as a bearer token. Default: /metrics is open "
-        "(expose it only on the internal network).",
+        description="When set, GET /metrics on the public port answers only with `Authorization: Bearer "
+        "<METRICS_TOKEN>`. Unset (the default): /metrics on the public port is 404.",
     )
+
+    @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """METRICS_ADDRESS as (host, port); None when empty. `[::1]:9100` for IPv6."""
+        if not self.metrics_address.strip():
+            return None
+        host, sep, port = self.metrics_address.strip().rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"METRICS_ADDRESS must be host:port, not {self.metrics_address!r}.")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
     self_logging: bool = Field(
         True,
         description="Log every read of the log as a processing (§10.5). Switching off is reported at start.",

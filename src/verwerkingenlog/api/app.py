@@ -173,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["API-version", "Location", "X-Request-ID"],
         )
     app.add_middleware(HeadLimitMiddleware, max_header_bytes=settings.max_header_bytes)
+    app.add_middleware(ops.MetricsListenerMiddleware, settings=settings)
     app.add_middleware(ops.RequestMiddleware, metrics=app.state.metrics)
     # OpenTelemetry tracing: off unless the standard OTEL_* variables ask for it (api/tracing.py).
     app.state.tracer_provider = tracing.provider_from_environment()
