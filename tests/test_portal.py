@@ -139,6 +139,20 @@ def test_logout_ends_the_session(citizens: Citizens) -> None:
     assert citizens.tc.get("/portaal/", follow_redirects=False).status_code == 303
 
 
+def test_a_session_cookie_replayed_after_logout_is_logged_out(citizens: Citizens) -> None:
+    """Issue 19.6: logout ends the session on the server, so a copy of the cookie taken before logout (a shared
+    computer, a stolen cookie) shows nothing afterwards; the session is in the database, for every server process."""
+    tc = citizens.tc
+    page = login(tc, citizens.a)
+    copied = tc.cookies["mijnverwerkingen"]
+    assert tc.get("/portaal/export.json?periode=alles", follow_redirects=False).status_code == 200
+    tc.post("/portaal/logout", data={"csrf": csrf_of(page.text)})
+    tc.cookies.clear()
+    for path in ("/portaal/", "/portaal/export.json?periode=alles"):
+        replayed = tc.get(path, headers={"Cookie": f"mijnverwerkingen={copied}"}, follow_redirects=False)
+        assert replayed.status_code == 303 and replayed.headers["location"] == "/portaal/login", path
+
+
 def test_forms_without_the_csrf_token_are_refused(citizens: Citizens) -> None:
     tc = citizens.tc
     tc.get("/portaal/login")
