@@ -544,6 +544,15 @@ def test_a_session_cookie_replayed_after_logout_is_logged_out(site: Site) -> Non
     assert site.tc.cookies["beheer"] != copied
 
 
+def test_pages_carry_a_strict_content_security_policy(site: Site) -> None:
+    """Issue 21.5: a client secret is shown on these pages; no script, no inline style, nothing from elsewhere."""
+    site.login(BEHEERDER)
+    for path in ("/beheer/login", "/beheer/", "/beheer/clients", "/beheer/static/admin.css"):
+        csp = site.tc.get(path).headers["content-security-policy"]
+        assert csp.startswith("default-src 'none'; style-src 'self';") and "unsafe" not in csp, path
+        assert "script-src" not in csp and "form-action 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
 def test_english_is_one_button_away(site: Site) -> None:
     site.login(BEHEERDER)
     r = site.post("/beheer/taal", {"lang": "en", "terug": "/beheer/clients"})

@@ -153,6 +153,19 @@ def test_a_session_cookie_replayed_after_logout_is_logged_out(citizens: Citizens
         assert replayed.status_code == 303 and replayed.headers["location"] == "/portaal/login", path
 
 
+def test_pages_carry_a_strict_content_security_policy(citizens: Citizens) -> None:
+    """Issue 21.5: no script, no inline style, nothing from elsewhere, forms only to the portal itself; the browser
+    tests (tests/test_portal_browser.py) check that the pages cause no violation of it."""
+    tc = citizens.tc
+    pages = [tc.get("/portaal/login"), login(tc, citizens.a), tc.get("/portaal/static/portal.css")]
+    pages.append(tc.get("/portaal/verwerking/0000", follow_redirects=False))
+    for r in pages:
+        policy = {d.split()[0]: d.split()[1:] for d in r.headers["content-security-policy"].split("; ")}
+        assert policy["default-src"] == ["'none'"] and policy["style-src"] == ["'self'"], r.url
+        assert policy["form-action"] == ["'self'"] and policy["frame-ancestors"] == ["'none'"]
+        assert "script-src" not in policy and "unsafe" not in r.headers["content-security-policy"]
+
+
 def test_forms_without_the_csrf_token_are_refused(citizens: Citizens) -> None:
     tc = citizens.tc
     tc.get("/portaal/login")

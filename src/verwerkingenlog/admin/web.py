@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from verwerkingenlog.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from verwerkingenlog.admin.roles import Permission, Role, allowed, check_role_map, roles_from_claims
+from verwerkingenlog.api.security import PageSecurityMiddleware
 from verwerkingenlog.domain import values
 from verwerkingenlog.domain import var as rules
 from verwerkingenlog.domain.errors import DomainError, InvalidValue, NotFound, ValidationFailed
@@ -121,6 +122,7 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
     """The admin app; without ADMIN_OIDC_ISSUER only a page saying that the admin pages are off."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(PageSecurityMiddleware)  # a strict Content-Security-Policy (issue 21.5)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.mount("/portal-static", StaticFiles(directory=str(PORTAL_STATIC)), name="portal-static")
 

@@ -36,6 +36,34 @@ STATIC_HEADERS = {
 }
 
 
+# The portal's and the admin pages' policy (issue 21.5; docs/deployment.md, Content-Security-Policy): their pages
+# are server-rendered HTML with one or two same-origin stylesheets, no script at all, no inline style, and forms
+# that post to themselves. Everything else is refused, so an injected <script>, style or form target does nothing.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class PageSecurityMiddleware:
+    """PAGE_CSP on every response of a web UI (the portal, the admin pages), in place of the API's
+    `frame-ancestors 'none'` that SecurityHeadersMiddleware sets on the rest."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Content-Security-Policy"] = PAGE_CSP
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, hsts_max_age_seconds: int) -> None:
         self.app = app

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from verwerkingenlog.api.security import PageSecurityMiddleware
 from verwerkingenlog.client._http import RetryPolicy
 from verwerkingenlog.client.aio import AsyncClient
 from verwerkingenlog.client.auth import TokenSource
@@ -152,6 +153,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.portal = portal
+    app.add_middleware(PageSecurityMiddleware)  # a strict Content-Security-Policy (issue 21.5)
     app.add_middleware(
         SessionMiddleware,
         secret_key=portal.secret,
