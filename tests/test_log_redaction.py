@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import socket
 import time
 import uuid
@@ -75,6 +76,14 @@ def test_the_redactor_leaves_ordinary_words_and_names_alone() -> None:
         "verwerkingenlog.api.app:create_served_app",
     ):
         assert observability.redact(text) == text
+
+
+@pytest.mark.parametrize("formatter", [observability.JsonFormatter(), observability.TextFormatter()])
+def test_the_formatters_redact_even_without_the_handlers_filter(formatter: logging.Formatter) -> None:
+    token = odd_jwt("z" * 32, {"iss": "x", "iat": 1})
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "got %s and Bearer %s", (token, "abc123"), None)
+    line = formatter.format(record)
+    assert token not in line and "abc123" not in line and observability.REDACTED in line
 
 
 @pytest.fixture(scope="module")

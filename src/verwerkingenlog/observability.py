@@ -105,7 +105,9 @@ class JsonFormatter(logging.Formatter):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            # Redacted here as well as by the handler's Redactor: the formatter may be used on its own (a log
+            # configuration of an embedding application) and must not be the place a token gets through.
+            "message": redact(record.getMessage()),
         }
         rid = request_id.get()
         if rid is not None:
@@ -116,7 +118,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
         elif record.exc_text:
-            entry["exception"] = record.exc_text
+            entry["exception"] = redact(record.exc_text)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -127,9 +129,9 @@ class TextFormatter(logging.Formatter):
         super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = redact(super().format(record))
         rid = request_id.get()
-        return f"{line} [request_id={rid}]" if rid else line
+        return f"{line} [request_id={redact(rid)}]" if rid else line
 
 
 def handler(fmt: str, stream: Any = None) -> logging.Handler:
