@@ -112,16 +112,16 @@ def serve(
 
     from verwerkingenlog.api.transport import PROTOCOLS
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError names the setting and why
+        _fail(str(exc))
+        return
     if workers > 1 and settings.database_url.startswith("sqlite"):
         _fail("More than one worker needs PostgreSQL; SQLite allows one writer process.")
     if http not in PROTOCOLS:
         _fail(f"--http must be one of {', '.join(PROTOCOLS)}.")
-    try:
-        metrics = settings.metrics_listener
-    except ValueError as exc:
-        _fail(str(exc))
-        return
+    metrics = settings.metrics_listener
     if metrics is not None and metrics[1] == port:
         _fail("METRICS_ADDRESS must use another port than the API.")
     out.print(f"{PRODUCT_NAME} {__version__} on http://{host}:{port}  (docs: http://{host}:{port}/api/v1/docs)")

@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/verwerkingenlog.db"
@@ -120,14 +120,23 @@ class Settings(BaseSettings):
         "<METRICS_TOKEN>`. Unset (the default): /metrics on the public port is 404.",
     )
 
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        """Refused at start, not at the first scrape."""
+        value = value.strip()
+        if value:
+            _, sep, port = value.rpartition(":")
+            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"METRICS_ADDRESS must be host:port, not {value!r}")
+        return value
+
     @property
     def metrics_listener(self) -> tuple[str, int] | None:
         """METRICS_ADDRESS as (host, port); None when empty. `[::1]:9100` for IPv6."""
-        if not self.metrics_address.strip():
+        if not self.metrics_address:
             return None
-        host, sep, port = self.metrics_address.strip().rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"METRICS_ADDRESS must be host:port, not {self.metrics_address!r}.")
+        host, _, port = self.metrics_address.rpartition(":")
         return host.strip("[]") or "0.0.0.0", int(port)
 
     self_logging: bool = Field(
