@@ -528,6 +528,31 @@ def test_the_audit_page_lists_actions_newest_first_and_logins(site: Site) -> Non
     assert ("uitloggen", "ok") in [(e.action, e.outcome) for e in site.audit() if e.subject == "emp-1"]
 
 
+def test_a_session_cookie_replayed_after_logout_is_logged_out(site: Site) -> None:
+    """Issue 19.6: logout ends the session on the server; a copy of the cookie taken before logout (a shared
+    computer, a stolen cookie) no longer logs anyone in, in any server process (the session is in the database)."""
+    site.login(BEHEERDER)
+    assert site.tc.get("/beheer/clients", follow_redirects=False).status_code == 200
+    copied = site.tc.cookies["beheer"]
+    assert site.post("/beheer/logout", follow_redirects=False).status_code == 303
+    site.tc.cookies.clear()
+    replayed = site.tc.get("/beheer/clients", headers={"Cookie": f"beheer={copied}"}, follow_redirects=False)
+    assert replayed.status_code == 303 and replayed.headers["location"] == "/beheer/login"
+    # a new login works again, and its session is another one
+    site.login(BEHEERDER)
+    assert site.tc.get("/beheer/clients", follow_redirects=False).status_code == 200
+    assert site.tc.cookies["beheer"] != copied
+
+
+def test_pages_carry_a_strict_content_security_policy(site: Site) -> None:
+    """Issue 21.5: a client secret is shown on these pages; no script, no inline style, nothing from elsewhere."""
+    site.login(BEHEERDER)
+    for path in ("/beheer/login", "/beheer/", "/beheer/clients", "/beheer/static/admin.css"):
+        csp = site.tc.get(path).headers["content-security-policy"]
+        assert csp.startswith("default-src 'none'; style-src 'self';") and "unsafe" not in csp, path
+        assert "script-src" not in csp and "form-action 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
 def test_english_is_one_button_away(site: Site) -> None:
     site.login(BEHEERDER)
     r = site.post("/beheer/taal", {"lang": "en", "terug": "/beheer/clients"})

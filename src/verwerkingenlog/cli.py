@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -108,15 +109,29 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).", min=1)] = 1,
+    http: Annotated[
+        str, typer.Option(help="HTTP/1.1 implementation: auto (httptools when installed), h11 or httptools.")
+    ] = "auto",
 ) -> None:
     """Start the register (database from DATABASE_URL)."""
     import uvicorn
 
-    settings = Settings()
+    from verwerkingenlog.api.transport import PROTOCOLS
+
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError names the setting and why
+        _fail(str(exc))
+        return
     if workers > 1 and settings.database_url.startswith("sqlite"):
         _fail("More than one worker needs PostgreSQL; SQLite allows one writer process.")
+    if http not in PROTOCOLS:
+        _fail(f"--http must be one of {', '.join(PROTOCOLS)}.")
+    metrics = settings.metrics_listener
+    if metrics is not None and metrics[1] == port:
+        _fail("METRICS_ADDRESS must use another port than the API.")
     out.print(f"{PRODUCT_NAME} {__version__} on http://{host}:{port}  (docs: http://{host}:{port}/api/v1/docs)")
-    uvicorn.run(
+    config = uvicorn.Config(
         "verwerkingenlog.api.app:create_served_app",  # JSON logs without BSNs or tokens (LOG_FORMAT)
         factory=True,
         host=host,
@@ -124,7 +139,26 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         log_config=None,
+        # The request head limit (MAX_HEADER_BYTES, 431 past it) for both protocols (api/transport.py).
+        http=PROTOCOLS[http],
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
+    sockets = [config.bind_socket()]
+    if metrics is not None:
+        # The metrics listener is a second socket of the same server: the app tells them apart by the local
+        # port (api/ops.py) and serves only /metrics there, without METRICS_TOKEN.
+        sockets.append(socket.create_server(metrics, family=_family(metrics[0])))
+        out.print(f"metrics on http://{metrics[0]}:{metrics[1]}/metrics")
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        uvicorn.Server(config).run(sockets=sockets)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 @clients_app.command("add")
@@ -414,6 +448,7 @@ def demo(
     """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
     tokens and ready-to-paste curl commands."""
     from verwerkingenlog.demo import (
+        enable_demo_metrics,
         enable_demo_portal,
         ensure_demo_clients,
         instructions,
@@ -423,6 +458,7 @@ def demo(
     )
 
     portal_note = enable_demo_portal()
+    enable_demo_metrics(port)
 
     async def prepare(db: Database) -> list[Client]:
         found = await ensure_demo_clients(db, DEMO_CLIENTS)
@@ -435,7 +471,7 @@ def demo(
     sys.stdout.write(portal_instructions(f"http://{host}:{port}", portal_note) + "\n")
     sys.stdout.flush()
     if start:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=1, http="auto")
 
 
 def main() -> None:

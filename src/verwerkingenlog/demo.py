@@ -173,6 +173,13 @@ def enable_demo_portal() -> str | None:
     return None
 
 
+def enable_demo_metrics(port: int) -> None:
+    """`make run` serves /metrics on a listener of its own (METRICS_ADDRESS, 127.0.0.1 and the API port + 1000), as
+    a deployment should (docs/deployment.md, Monitoring); values already in the environment win."""
+    if not os.environ.get("METRICS_TOKEN"):
+        os.environ.setdefault("METRICS_ADDRESS", f"127.0.0.1:{port + 1000 if port <= 64535 else port - 1000}")
+
+
 def portal_instructions(base: str, note: str | None = None) -> str:
     lines = [
         "Mijn verwerkingen — the citizen portal",

@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/verwerkingenlog.db"
@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     )
     jwt_max_age_seconds: int = Field(3600, description="Tokens whose `iat` is older than this are refused.")
     jwt_leeway_seconds: int = Field(60, description="Clock skew tolerated on `iat` and `exp`.")
+    max_token_bytes: int = Field(
+        4096,
+        ge=256,
+        description="Longest bearer token accepted; a longer one gets 401 before it is decoded "
+        "(docs/deployment.md, Request limits). A client's HS256 token is a few hundred bytes.",
+    )
     client_cache_seconds: float = Field(
         5.0,
         ge=0,
@@ -66,6 +72,12 @@ class Settings(BaseSettings):
         "off.",
     )
     max_body_bytes: int = Field(1_048_576, description="Request bodies larger than this get 413.")
+    max_header_bytes: int = Field(
+        16_384,
+        ge=1024,
+        description="Largest request head (request line and headers together) `verwerkingenlog serve` reads; a "
+        "larger one gets 431 and the connection is closed (docs/deployment.md, Request limits).",
+    )
     otlp_max_body_bytes: int = Field(
         8_388_608,
         ge=1,
@@ -116,11 +128,38 @@ class Settings(BaseSettings):
         "json", description="`json`: one JSON object per line with request_id (for log shippers); `text`: for people."
     )
     log_level: str = Field("INFO", description="Lowest level logged (DEBUG, INFO, WARNING, ERROR).")
+    metrics_address: str = Field(
+        "",
+        description="`host:port` of a separate listener for GET /metrics (no token there), started by "
+        "`verwerkingenlog serve` beside the public port; bind it to an internal interface. Empty: no such "
+        "listener (docs/deployment.md, Monitoring).",
+        examples=["10.0.0.5:9100"],
+    )
     metrics_token: str | None = Field(
         None,
-        description="When set, GET /metrics requires it as a bearer token. Default: /metrics is open "
-        "(expose it only on the internal network).",
+        description="When set, GET /metrics on the public port answers only with `Authorization: Bearer "
+        "<METRICS_TOKEN>`. Unset (the default): /metrics on the public port is 404.",
     )
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        """Refused at start, not at the first scrape."""
+        value = value.strip()
+        if value:
+            _, sep, port = value.rpartition(":")
+            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"METRICS_ADDRESS must be host:port, not {value!r}")
+        return value
+
+    @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """METRICS_ADDRESS as (host, port); None when empty. `[::1]:9100` for IPv6."""
+        if not self.metrics_address:
+            return None
+        host, _, port = self.metrics_address.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
     self_logging: bool = Field(
         True,
         description="Log every read of the log as a processing (§10.5). Switching off is reported at start.",

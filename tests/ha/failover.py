@@ -336,8 +336,8 @@ class Load:
 
     def __init__(self, work: Path, client_id: str, secret: str) -> None:
         from verwerkingenlog.client import BufferedLogger, RetryPolicy
-        from verwerkingenlog.client._http import NO_RETRIES
         from verwerkingenlog.client.errors import ApiError, RegisterUnavailable
+        from verwerkingenlog.client.operations import NO_RETRIES
         from verwerkingenlog.client.sync import Client
 
         self.acks: list[Ack] = []

@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from verwerkingenlog.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from verwerkingenlog.admin.roles import Permission, Role, allowed, check_role_map, roles_from_claims
+from verwerkingenlog.api.security import PageSecurityMiddleware
 from verwerkingenlog.domain import values
 from verwerkingenlog.domain import var as rules
 from verwerkingenlog.domain.errors import DomainError, InvalidValue, NotFound, ValidationFailed
@@ -40,6 +41,7 @@ from verwerkingenlog.domain.var import ActiviteitFilter
 from verwerkingenlog.portal.security import CSRF_KEY, RateLimiter, csrf_token, csrf_valid
 from verwerkingenlog.services.audit import DENIED, FAILED, OK, Actor, AuditLog, VerifyResults, now_us
 from verwerkingenlog.services.clients import ClientExists, Clients, UnknownScope
+from verwerkingenlog.services.web_sessions import WebSessions
 from verwerkingenlog.settings import Settings
 
 log = logging.getLogger("verwerkingenlog.admin")
@@ -79,6 +81,7 @@ class Admin:
             log.warning("ADMIN_SESSION_SECRET is unset: a random one is used; admin sessions end at restart.")
         self.secret = secret
         self.login: Login = EmployeeLogin(settings)
+        self.sessions = WebSessions("beheer", lambda: register_app.state.db)  # logout ends them (issue 19.6)
 
     def state(self, name: str) -> Any:
         return getattr(self.register_app.state, name)
@@ -119,6 +122,7 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
     """The admin app; without ADMIN_OIDC_ISSUER only a page saying that the admin pages are off."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(PageSecurityMiddleware)  # a strict Content-Security-Policy (issue 21.5)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.mount("/portal-static", StaticFiles(directory=str(PORTAL_STATIC)), name="portal-static")
 
@@ -181,13 +185,29 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
     def to_login() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/login", status_code=303)
 
+    def forget(request: Request) -> None:
+        """Clear the session, keeping only the language."""
+        lang = request.session.get("lang")
+        request.session.clear()
+        if lang:
+            request.session["lang"] = lang
+
+    async def logged_in(request: Request) -> Actor | None:
+        """The employee of a session that a login started and no logout ended (services.web_sessions): a cookie
+        replayed after logout, or older than the sessions' maximum age, is cleared and logged out."""
+        actor = actor_of(request)
+        if actor is not None and not await admin.sessions.valid(request.session):
+            forget(request)
+            return None
+        return actor
+
     def guarded(permission: Permission | None, write: bool = False) -> Callable[[Handler], Callable[..., Any]]:
         """Login first (else to the login page), then on a POST the CSRF token (else 400), then the role
         (else 403; a refused write is audited). `permission` None: any logged-in employee with a role."""
 
         def wrap(handler: Handler) -> Callable[..., Any]:
             async def endpoint(request: Request) -> Response:
-                actor = actor_of(request)
+                actor = await logged_in(request)
                 if actor is None:
                     return to_login()
                 if request.method == "POST":
@@ -225,6 +245,7 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
 
     @app.get("/login", response_class=HTMLResponse)
     async def login_page(request: Request) -> Response:
+        await logged_in(request)  # a stale session shows no logout button
         return page(request, "login.html", failed=request.query_params.get("mislukt") == "1")
 
     def too_many(request: Request) -> Response | None:
@@ -254,10 +275,8 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         if claims is None:
             return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
         roles = roles_from_claims(claims, settings.admin_oidc_roles_claim, admin.role_map)
-        lang = request.session.get("lang")
-        request.session.clear()
-        if lang:
-            request.session["lang"] = lang
+        forget(request)
+        await admin.sessions.start(request.session)
         actor = Actor(str(claims["sub"]), _employee_name(claims), tuple(r.value for r in roles))
         request.session.update(sub=actor.subject, name=actor.name, roles=list(actor.roles))
         request.session[CSRF_KEY] = secrets.token_urlsafe(32)
@@ -270,13 +289,11 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         form = await form_of(request)
         if not csrf_valid(request.session, form.get("csrf")):
             return message(request, "session_expired", 400)
-        actor = actor_of(request)
+        actor = await logged_in(request)
         if actor is not None:
             await admin.audit.record(actor, "uitloggen")
-        lang = request.session.get("lang")
-        request.session.clear()
-        if lang:
-            request.session["lang"] = lang
+        await admin.sessions.end(request.session)  # a copy of the cookie is logged out too
+        forget(request)
         return to_login()
 
     @app.post("/taal")

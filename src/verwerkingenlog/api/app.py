@@ -24,7 +24,7 @@ from verwerkingenlog.api.problems import (
     handle_unexpected,
     problem_response,
 )
-from verwerkingenlog.api.security import RateLimiter, SecurityHeadersMiddleware
+from verwerkingenlog.api.security import HeadLimitMiddleware, RateLimiter, SecurityHeadersMiddleware
 from verwerkingenlog.domain.errors import DomainError
 from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.observability import configure_logging
@@ -129,7 +129,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             db.url, db.is_sqlite, settings.client_cache_seconds, db.postgres.connect if db.postgres else None
         )
         app.state.verifier = TokenVerifier(
-            clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds, settings.client_cache_seconds
+            clients,
+            settings.jwt_max_age_seconds,
+            settings.jwt_leeway_seconds,
+            settings.client_cache_seconds,
+            settings.max_token_bytes,
         )
         app.state.integrity = build_integrity(settings, db)
         app.state.register.committer.on_batch = app.state.metrics.batch_size.observe  # group-commit batch sizes
@@ -184,6 +188,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
             expose_headers=["API-version", "Location", "X-Request-ID"],
         )
+    app.add_middleware(HeadLimitMiddleware, max_header_bytes=settings.max_header_bytes)
+    app.add_middleware(ops.MetricsListenerMiddleware, settings=settings)
     app.add_middleware(ops.RequestMiddleware, metrics=app.state.metrics)
     app.add_middleware(AllowMiddleware, routes=app.router.routes)  # RFC 9110: Allow on every 405, of every router
     # OpenTelemetry tracing: off unless the standard OTEL_* variables ask for it (api/tracing.py).

@@ -228,7 +228,7 @@ async def _body(request: Request, limit: int) -> bytes:
     if encoding in ("", "identity"):
         return body
     if encoding != "gzip":
-        raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; send gzip or none.")
+        raise UnsupportedMediaType("The Content-Encoding sent is not supported; send gzip or none.")
     try:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         out = inflater.decompress(body, limit + 1)

@@ -127,7 +127,7 @@ class Register:
             return None
         if not idempotency.same_request(remembered, key):
             raise IdempotencyKeyReused(
-                f"The {idempotency.HEADER} {key.key!r} was already used for a request with a different body. "
+                f"The {idempotency.HEADER} sent was already used for a request with a different body. "
                 "Use a new key for every logical request; send the same key only when retrying the same request."
             )
         # None only when the action was purged since (R-RET-3): re-creating it then stores nothing twice.

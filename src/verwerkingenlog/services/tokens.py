@@ -14,6 +14,7 @@ from verwerkingenlog.services.client_cache import TtlCache
 from verwerkingenlog.services.clients import Client, Clients
 
 ALGORITHM = "HS256"
+DEFAULT_MAX_TOKEN_BYTES = 4096
 
 
 def issue(client: Client, now: float | None = None, lifetime: int | None = None) -> str:
@@ -26,8 +27,16 @@ def issue(client: Client, now: float | None = None, lifetime: int | None = None)
 
 
 class TokenVerifier:
-    def __init__(self, clients: Clients, max_age: int, leeway: int, cache_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        clients: Clients,
+        max_age: int,
+        leeway: int,
+        cache_seconds: float = 0.0,
+        max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+    ) -> None:
         self.clients = clients
+        self.max_token_bytes = max_token_bytes
         self.max_age = max_age
         self.leeway = leeway
         # Verified tokens (services.client_cache): a client sends the same token many times, and checking its
@@ -36,7 +45,7 @@ class TokenVerifier:
         self._verified: TtlCache[tuple[Client, dict[str, Any]]] = TtlCache(cache_seconds)
 
     async def caller(self, authorization: str | None) -> Caller:
-        """R-AUTH-1: no token, a malformed or wrongly signed token, an expired or too old token,
+        """R-AUTH-1: no token, a malformed, too long or wrongly signed token, an expired or too old token,
         or a token of an unregistered client → 401."""
         if not authorization:
             raise NotAuthenticated("Send an 'Authorization: Bearer <JWT>' header.")
@@ -44,6 +53,12 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationFailed("The Authorization header must be 'Bearer <JWT>'.")
         token = token.strip()
+        if len(token) > self.max_token_bytes:
+            # Before any decoding (issue 19.4): a client's token is a few hundred bytes; a large one is only ever
+            # an attempt to make the register base64-decode and JSON-parse attacker-sized input.
+            raise AuthenticationFailed(
+                f"The bearer token is longer than {self.max_token_bytes} bytes (MAX_TOKEN_BYTES)."
+            )
         hit = self._verified.get(token)
         if hit is not None:
             known, claims = hit
@@ -60,7 +75,10 @@ class TokenVerifier:
             raise AuthenticationFailed("The token names no client: set the 'iss' or 'client_id' claim.")
         client = await self.clients.get(client_id)
         if client is None:
-            raise AuthenticationFailed(f"Client {client_id!r} is not registered with this register.")
+            # The claim is not echoed: it is unverified input, and it reaches the log (issue 21.4).
+            raise AuthenticationFailed(
+                "The client the token names (iss/client_id) is not registered with this register."
+            )
         try:
             claims = jwt.decode(
                 token,

@@ -301,3 +301,15 @@ verify_result = Table(
     # The first findings as JSON (leaf, kind, volgnummer, entry = actieId, finding, detail): no personal data.
     Column("report", Text, nullable=False),
 )
+
+# The logged-in sessions of the portal and the admin pages (migration 0012): the signed session cookie names one by
+# a random id, stored here as its SHA-256; logout deletes the row, so a replayed cookie is logged out (issue 19.6).
+# Shared by every server process. Not a log table: rows are deleted.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("ui", String(16), nullable=False),  # "portaal" or "beheer"
+    Column("created_us", BigInteger, nullable=False),
+    Index("ix_web_session_created", "created_us"),
+)
