@@ -1,13 +1,20 @@
 """The contracts, served: the standard's own OAS files verbatim, the register's annotated copies
-(corrections and extensions marked `x-extension: true`), and interactive documentation."""
+(corrections and extensions marked `x-extension: true`), and interactive documentation.
+
+The documentation page is Swagger UI from the `swagger-ui-bundle-v2` package, served by the register itself:
+a municipality's network often has no internet, and the page must work there (it loaded from a CDN before).
+Its start-up code is a static file too, so the page runs under a strict Content-Security-Policy."""
 
 from __future__ import annotations
 
+import json
+from html import escape
 from pathlib import Path
+from typing import Final
 
 from fastapi import APIRouter
-from fastapi.openapi.docs import get_swagger_ui_html
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from swagger_ui_bundle import swagger_ui_path
 
 from verwerkingenlog.domain.errors import NotFound
 
@@ -15,6 +22,25 @@ OAS_DIR = Path(__file__).parent / "oas"
 STANDARD_DIR = OAS_DIR / "standard"
 DOCUMENTS = ("bewerking-api", "inzage-api", "var-api")
 YAML = "application/yaml"
+STATIC_DIR = Path(__file__).parent / "static"
+ASSETS_URL = "/api/v1/docs/assets"
+# The files the page loads, and where they live: Swagger UI's own, and its start-up script.
+ASSETS: Final = {
+    "swagger-ui.css": (Path(str(swagger_ui_path)) / "swagger-ui.css", "text/css"),
+    "swagger-ui-bundle.js": (Path(str(swagger_ui_path)) / "swagger-ui-bundle.js", "text/javascript"),
+    "swagger-ui-standalone-preset.js": (
+        Path(str(swagger_ui_path)) / "swagger-ui-standalone-preset.js",
+        "text/javascript",
+    ),
+    "favicon-32x32.png": (Path(str(swagger_ui_path)) / "favicon-32x32.png", "image/png"),
+    "docs-init.js": (STATIC_DIR / "docs-init.js", "text/javascript"),
+}
+# Nothing but the register itself: no inline script, no other origin (Swagger UI's icons are data: URIs). Inline
+# styles are allowed: Swagger UI's React components set some, and a style cannot run code.
+DOCS_CSP: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 router = APIRouter()
 
@@ -43,11 +69,35 @@ async def register_document(name: str) -> Response:
 async def interactive_docs() -> Response:
     urls = [{"url": f"/api/v1/openapi/{n}.yaml", "name": n} for n in DOCUMENTS if (OAS_DIR / f"{n}.yaml").exists()]
     urls += [{"url": f"/api/v1/openapi/standard/{n}.yaml", "name": f"{n} (standard, verbatim)"} for n in DOCUMENTS]
-    return get_swagger_ui_html(
-        openapi_url=urls[0]["url"],
-        title="Open Verwerkingenlog API",
-        swagger_ui_parameters={"urls": urls, "layout": "StandaloneLayout"},
-    )
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Open Verwerkingenlog API</title>
+<link rel="icon" type="image/png" href="{ASSETS_URL}/favicon-32x32.png">
+<link rel="stylesheet" href="{ASSETS_URL}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui" data-urls="{escape(json.dumps(urls))}"></div>
+<script src="{ASSETS_URL}/swagger-ui-bundle.js"></script>
+<script src="{ASSETS_URL}/swagger-ui-standalone-preset.js"></script>
+<script src="{ASSETS_URL}/docs-init.js"></script>
+</body>
+</html>
+"""
+    return HTMLResponse(page, headers={"Content-Security-Policy": DOCS_CSP})
+
+
+@router.get(ASSETS_URL + "/{name}", include_in_schema=False)
+async def docs_asset(name: str) -> Response:
+    """Swagger UI's files (a fixed list, never a path from the request). They change only with the package
+    version, so browsers may keep them for a day."""
+    found = ASSETS.get(name)
+    if found is None:
+        raise NotFound(f"No documentation asset {name!r}.")
+    path, media_type = found
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/", include_in_schema=False)
