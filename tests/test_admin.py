@@ -278,6 +278,39 @@ def test_create_rotate_and_revoke_a_client_with_its_tokens_through_the_api(site:
     assert name in audit_page and first.secret not in audit_page and second.secret not in audit_page
 
 
+def test_a_client_with_its_own_public_key_gets_no_secret(site: Site) -> None:
+    """Issue 15 part 4: the administrator registers a supplier's public key; no secret is shown or exists, the
+    supplier's own signed tokens work, there is no 'new secret' button, and an unusable key is refused."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from verwerkingenlog.client import TokenSource
+
+    site.login(BEHEERDER)
+    name = f"leverancier-{uuid.uuid4().hex[:8]}"
+    private = ed25519.Ed25519PrivateKey.generate()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    r = site.post("/beheer/clients", {"client_id": name, "scope": "create:normal", "public_key": public_pem})
+    assert r.status_code == 200 and "er is geen geheim" in r.text and 'id="secret"' not in r.text
+    assert "eigen sleutel (publieke sleutel)" in r.text
+    assert f'/beheer/clients/{name}/rotate"' not in r.text
+    source = TokenSource(name, private_key=private)
+    created = site.tc.post(
+        "/api/v1/verwerkingsacties", json=actie(new_bsn()), headers={"Authorization": source.authorization()}
+    )
+    assert created.status_code == 201, created.text
+    assert site.post(f"/beheer/clients/{name}/rotate").status_code == 400
+
+    bad = site.post("/beheer/clients", {"client_id": f"{name}-2", "public_key": "-----BEGIN PUBLIC KEY-----\nxx"})
+    assert bad.status_code == 400 and "niet te gebruiken" in bad.text
+    bad_url = site.post("/beheer/clients", {"client_id": f"{name}-3", "jwks_url": "http://elders.example/jwks"})
+    assert bad_url.status_code == 400 and "https" in bad_url.text
+
+
 def test_an_invalid_client_is_refused(site: Site) -> None:
     site.login(BEHEERDER)
     r = site.post("/beheer/clients", {"client_id": "x" * 101, "scope": "read:normal"})

@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/verwerkingenlog.db"
@@ -127,6 +127,18 @@ class Settings(BaseSettings):
     )
     key_file: Path = Field(
         Path("./data/pseudonymisation.key"), description="Key file used when PSEUDONYMISATION_KEY is unset."
+    )
+    client_secret_key: SecretStr | None = Field(
+        None,
+        description="Key(s) that encrypt the API clients' secrets in the database (AES-256-GCM), as "
+        "`ID:SECRET[,ID:SECRET…]` (each secret at least 32 characters; one bare secret is key `default`). The first "
+        "key encrypts, every key decrypts: to rotate, put a new key first, run `verwerkingenlog clients reencrypt`, "
+        "then drop the old one (docs/deployment.md, Key management). Default: a key file created in the data "
+        "directory (CLIENT_KEY_FILE).",
+        examples=["2026-12:$(openssl rand -base64 36),2025-01:…"],
+    )
+    client_key_file: Path = Field(
+        Path("./data/client-secret.key"), description="Key file used when CLIENT_SECRET_KEY is unset."
     )
     migrate_on_start: bool = Field(True, description="Run database migrations when the server starts.")
     idempotency_key_ttl_seconds: int = Field(
@@ -344,6 +356,7 @@ _EXAMPLES: dict[str, str] = {
     "public_base_url": "https://log.gemeente.nl/api/v1",
     "pseudonymisation_key": "$(openssl rand -base64 36)",
     "key_file": "/etc/verwerkingenlog/pseudonymisation.key",
+    "client_key_file": "/etc/verwerkingenlog/client-secret.key",
     "migrate_on_start": "false",
     "self_log_verwerkingsactiviteit_url": "https://log.gemeente.nl/api/v1/verwerkingsactiviteit/3c1f0b1e-…",
     "checkpoint_origin": "log.gemeente.nl/verwerkingenlog",

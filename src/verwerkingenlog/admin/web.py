@@ -39,7 +39,7 @@ from verwerkingenlog.domain.scopes import KNOWN_SCOPES
 from verwerkingenlog.domain.var import ActiviteitFilter
 from verwerkingenlog.portal.security import CSRF_KEY, RateLimiter, csrf_token, csrf_valid
 from verwerkingenlog.services.audit import DENIED, FAILED, OK, Actor, AuditLog, VerifyResults, now_us
-from verwerkingenlog.services.clients import ClientExists, Clients, UnknownScope
+from verwerkingenlog.services.clients import ClientExists, Clients, InvalidCredential, NoSecret, UnknownScope
 from verwerkingenlog.settings import Settings
 
 log = logging.getLogger("verwerkingenlog.admin")
@@ -311,27 +311,40 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
 
     @route("/clients", ["POST"], Permission.CLIENTS, write=True)
     async def client_create(request: Request, actor: Actor) -> Response:
-        """Register a client with the chosen scopes; its secret is shown once, on this response only."""
+        """Register a client with the chosen scopes; its secret is shown once, on this response only. With a
+        public key or JWKS URL there is no secret: the client signs with its own private key."""
         form = await request.form()
         client_id = str(form.get("client_id") or "").strip()
         chosen = [s for s in form.getlist("scope") if isinstance(s, str)]
+        public_key = str(form.get("public_key") or "").strip() or None
+        jwks_url = str(form.get("jwks_url") or "").strip() or None
         lang = _lang(request)
         try:
-            new = await clients().add(client_id, chosen)
+            new = await clients().add(client_id, chosen, public_key=public_key, jwks_url=jwks_url)
+        except InvalidCredential as exc:
+            await admin.audit.record(actor, "client:aanmaken", client_id[:255], FAILED, "unusable key or URL")
+            return await clients_page(request, 400, error=translate("client_key_invalid", lang, reason=str(exc)))
         except ClientExists:
             await admin.audit.record(actor, "client:aanmaken", client_id, FAILED, "exists already")
             return await clients_page(request, 400, error=translate("client_exists", lang, id=client_id))
         except (UnknownScope, ValueError):
             await admin.audit.record(actor, "client:aanmaken", client_id[:255], FAILED, "invalid id or scope")
             return await clients_page(request, 400, error=translate("client_invalid", lang))
-        await admin.audit.record(actor, "client:aanmaken", new.client_id, OK, "scopes: " + " ".join(sorted(new.scopes)))
+        detail = ("" if new.kind == "secret" else f"{new.kind}; ") + "scopes: " + " ".join(sorted(new.scopes))
+        await admin.audit.record(actor, "client:aanmaken", new.client_id, OK, detail)
+        if new.secret is None:
+            return await clients_page(request, notice=translate("client_own_key", lang, id=new.client_id))
         return page(request, "secret.html", client_id=new.client_id, secret=new.secret)
 
     @route("/clients/{client_id}/rotate", ["POST"], Permission.CLIENTS, write=True)
     async def client_rotate(request: Request, actor: Actor) -> Response:
         """A new secret (services.clients.rotate): tokens signed with the old one stop working at once."""
         client_id = request.path_params["client_id"]
-        rotated = await clients().rotate(client_id)
+        try:
+            rotated = await clients().rotate(client_id)
+        except NoSecret:
+            await admin.audit.record(actor, "client:nieuw-geheim", client_id, FAILED, "signs with its own key")
+            return await clients_page(request, 400, error=translate("client_own_key", _lang(request), id=client_id))
         if rotated is None:
             await admin.audit.record(actor, "client:nieuw-geheim", client_id, FAILED, "no such client")
             return message(request, "not_found", 404)
