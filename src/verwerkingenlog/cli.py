@@ -464,8 +464,10 @@ def demo(
     start: Annotated[bool, typer.Option(help="Start the server after printing the demo.")] = True,
 ) -> None:
     """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
-    tokens and ready-to-paste curl commands."""
+    tokens and ready-to-paste curl commands, and turn on the portal's and the admin pages' demo logins."""
     from verwerkingenlog.demo import (
+        admin_instructions,
+        enable_demo_admin,
         enable_demo_portal,
         ensure_demo_clients,
         instructions,
@@ -475,6 +477,7 @@ def demo(
     )
 
     portal_note = enable_demo_portal()
+    admin_note = enable_demo_admin()
 
     async def prepare(db: Database) -> list[Client]:
         found = await ensure_demo_clients(db, DEMO_CLIENTS)
@@ -485,6 +488,7 @@ def demo(
     found = _run(prepare)
     sys.stdout.write(instructions(found, f"http://{host}:{port}") + "\n")
     sys.stdout.write(portal_instructions(f"http://{host}:{port}", portal_note) + "\n")
+    sys.stdout.write(admin_instructions(f"http://{host}:{port}", admin_note) + "\n")
     sys.stdout.flush()
     if start:
         serve(host=host, port=port, workers=1)

@@ -276,7 +276,7 @@ class Settings(BaseSettings):
     admin_oidc_issuer: str | None = Field(
         None,
         description="Issuer URL of the employees' OpenID provider (discovery is used). The admin pages under "
-        "/beheer exist only when this is set (docs/admin.md).",
+        "/beheer exist only when this (or ADMIN_DEMO_LOGIN) is set (docs/admin.md).",
         examples=["https://login.gemeente.nl/realms/medewerkers"],
     )
     admin_oidc_client_id: str | None = Field(
@@ -302,6 +302,12 @@ class Settings(BaseSettings):
         description="Secret (at least 32 characters) that signs the admin session cookie. "
         "Default: a random secret per start (sessions end at restart; set it when running several workers).",
         examples=["$(openssl rand -base64 48)"],
+    )
+    admin_demo_login: bool = Field(
+        False,
+        description="Offer a demo login on the admin pages (pick the role `beheerder` or `fg`, no authentication) "
+        "with a banner on every page; `verwerkingenlog demo` (`make run`) turns it on. Refused at start when "
+        "ADMIN_OIDC_ISSUER is set: a real login and a demo login never coexist.",
     )
     admin_cookie_secure: bool = Field(
         True, description="Send the admin session cookie only over HTTPS (browsers treat localhost as secure)."

@@ -24,6 +24,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "login_oidc": {"nl": "Inloggen als medewerker", "en": "Log in as an employee"},
     "login_failed": {"nl": "Inloggen is niet gelukt.", "en": "Login failed."},
+    "login": {"nl": "Inloggen", "en": "Log in"},
+    "login_demo": {"nl": "Demo-login", "en": "Demo login"},
+    "login_demo_pick": {"nl": "Kies een demorol", "en": "Pick a demo role"},
+    "demo_name_beheerder": {"nl": "Demo-beheerder", "en": "Demo administrator"},
+    "demo_name_fg": {"nl": "Demo-FG (privacy officer)", "en": "Demo privacy officer (FG)"},
+    "demo_banner": {
+        "nl": "Demonstratieomgeving: inloggen zonder account, met een gekozen rol. Niet voor echte gegevens.",
+        "en": "Demonstration environment: log in without an account, in a role of your choice. Not for real data.",
+    },
     "forbidden": {
         "nl": "U heeft geen toegang tot dit onderdeel. Vraag uw functioneel beheerder om de juiste groep.",
         "en": "You have no access to this part. Ask your administrator for the right group.",

@@ -60,13 +60,35 @@ class Login(Protocol):
     async def finish(self, request: Request) -> dict[str, Any] | None: ...
 
 
+class DemoLoginRefused(ValueError):
+    """ADMIN_DEMO_LOGIN together with a real OpenID issuer: refused at start-up, as the portal's demo login is."""
+
+
+DEMO_ROLES = (Role.BEHEERDER, Role.FG)
+
+
+class NoOpenIdLogin:
+    """The demo configuration has no OpenID provider: its login route only sends the employee back."""
+
+    async def start(self, request: Request, redirect_uri: str) -> Response:
+        return RedirectResponse(f"{PREFIX}/login", status_code=303)
+
+    async def finish(self, request: Request) -> dict[str, Any] | None:
+        return None
+
+
 class Admin:
     """What the pages share: settings, the register's services (from its app state), the login and role map."""
 
     def __init__(self, settings: Settings, register_app: Any) -> None:
         from verwerkingenlog.admin.oidc import EmployeeLogin
 
-        if not settings.admin_oidc_client_id:
+        if settings.admin_demo_login and settings.admin_oidc_issuer:
+            raise DemoLoginRefused(
+                "ADMIN_DEMO_LOGIN is set together with ADMIN_OIDC_ISSUER: the demo login lets anyone act as an "
+                "administrator and is refused in a configuration with a real login. Unset one of the two."
+            )
+        if settings.admin_oidc_issuer and not settings.admin_oidc_client_id:
             raise ValueError("ADMIN_OIDC_ISSUER is set but ADMIN_OIDC_CLIENT_ID is not: the admin login needs both.")
         self.settings = settings
         self.register_app = register_app
@@ -78,7 +100,7 @@ class Admin:
             secret = secrets.token_urlsafe(48)
             log.warning("ADMIN_SESSION_SECRET is unset: a random one is used; admin sessions end at restart.")
         self.secret = secret
-        self.login: Login = EmployeeLogin(settings)
+        self.login: Login = EmployeeLogin(settings) if settings.admin_oidc_issuer else NoOpenIdLogin()
 
     def state(self, name: str) -> Any:
         return getattr(self.register_app.state, name)
@@ -116,13 +138,14 @@ def _employee_name(claims: dict[str, Any]) -> str | None:
 
 
 def create_admin(settings: Settings, register_app: Any) -> FastAPI:
-    """The admin app; without ADMIN_OIDC_ISSUER only a page saying that the admin pages are off."""
+    """The admin app; without ADMIN_OIDC_ISSUER (or ADMIN_DEMO_LOGIN) only a page saying that the admin pages
+    are off."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.mount("/portal-static", StaticFiles(directory=str(PORTAL_STATIC)), name="portal-static")
 
-    if not settings.admin_oidc_issuer:
+    if not settings.admin_oidc_issuer and not settings.admin_demo_login:
 
         @app.get("/{path:path}", response_class=HTMLResponse)
         async def off(request: Request, path: str) -> Response:
@@ -170,6 +193,8 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
             "can": (lambda p: allowed(actor.roles, Permission(p))) if actor else (lambda p: False),
             "here": request.url.path,
             "when": when,
+            "demo": settings.admin_demo_login,
+            "oidc": bool(settings.admin_oidc_issuer),
         }
         response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
         response.headers["Cache-Control"] = "no-store"  # secrets are shown once; nothing is cached
@@ -225,7 +250,7 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
 
     @app.get("/login", response_class=HTMLResponse)
     async def login_page(request: Request) -> Response:
-        return page(request, "login.html", failed=request.query_params.get("mislukt") == "1")
+        return page(request, "login.html", failed=request.query_params.get("mislukt") == "1", demo_roles=DEMO_ROLES)
 
     def too_many(request: Request) -> Response | None:
         wait = admin.limiter.allow(f"login:{request.client.host if request.client else 'unknown'}")
@@ -263,6 +288,31 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         request.session[CSRF_KEY] = secrets.token_urlsafe(32)
         outcome, detail = (OK, None) if roles else (DENIED, "no role: the roles claim maps to none")
         await admin.audit.record(actor, "inloggen", None, outcome, detail)
+        return RedirectResponse(f"{PREFIX}/", status_code=303)
+
+    @app.post("/login/demo")
+    async def login_demo(request: Request) -> Response:
+        """The demo login (ADMIN_DEMO_LOGIN only): pick a role, no authentication. Like a real login it starts
+        a fresh session and is audited, as `demo:<role>`."""
+        if not settings.admin_demo_login:
+            return message(request, "not_found", 404)
+        refused = too_many(request)
+        if refused is not None:
+            return refused
+        form = await form_of(request)
+        if not csrf_valid(request.session, form.get("csrf")):
+            return message(request, "session_expired", 400)
+        role = next((r for r in DEMO_ROLES if r.value == form.get("rol")), None)
+        if role is None:
+            return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
+        lang = request.session.get("lang")
+        request.session.clear()
+        if lang:
+            request.session["lang"] = lang
+        actor = Actor(f"demo:{role.value}", translate(f"demo_name_{role.value}", _lang(request)), (role.value,))
+        request.session.update(sub=actor.subject, name=actor.name, roles=list(actor.roles))
+        request.session[CSRF_KEY] = secrets.token_urlsafe(32)
+        await admin.audit.record(actor, "inloggen", None, OK, "demo login (ADMIN_DEMO_LOGIN)")
         return RedirectResponse(f"{PREFIX}/", status_code=303)
 
     @app.post("/logout")
