@@ -36,6 +36,23 @@ class Settings(BaseSettings):
         description="Public URL of the API root (e.g. https://log.gemeente.nl/api/v1) used in `url` fields. "
         "Default: derived from each request.",
     )
+    api_contact_name: str = Field(
+        "Gemeente Voorbeeldstad",
+        description="`info.contact.name` of the OpenAPI documents this register serves (ADR /core/doc-openapi-"
+        "contact): the deploying municipality. The default is a placeholder: set it.",
+        examples=["Gemeente Utrecht"],
+    )
+    api_contact_url: str = Field(
+        "https://www.gemeente.example",
+        description="`info.contact.url` of the served OpenAPI documents: where the municipality answers questions "
+        "about this API.",
+        examples=["https://www.utrecht.nl/privacy"],
+    )
+    api_contact_email: str = Field(
+        "privacy@gemeente.example",
+        description="`info.contact.email` of the served OpenAPI documents.",
+        examples=["privacy@utrecht.nl"],
+    )
     time_zone: str = Field(
         "Europe/Amsterdam", description="Zone in which `beginDatum`/`eindDatum` dates start (R-GETL-2)."
     )

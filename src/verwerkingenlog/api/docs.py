@@ -8,15 +8,18 @@ Its start-up code is a static file too, so the page runs under a strict Content-
 from __future__ import annotations
 
 import json
+import re
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from swagger_ui_bundle import swagger_ui_path
 
 from verwerkingenlog.domain.errors import NotFound
+from verwerkingenlog.settings import Settings
 
 OAS_DIR = Path(__file__).parent / "oas"
 STANDARD_DIR = OAS_DIR / "standard"
@@ -58,11 +61,31 @@ async def standard_document(name: str) -> Response:
     return FileResponse(_document(STANDARD_DIR, name), media_type=YAML)
 
 
+# The register's documents name the deploying municipality as their contact (ADR /core/doc-openapi-contact), in
+# a block of this form; the values are the API_CONTACT_* settings, written as YAML double-quoted scalars (JSON).
+_CONTACT = re.compile(r"\n  contact:\n    x-extension: true\n    name: [^\n]*\n    url: [^\n]*\n    email: [^\n]*\n")
+
+
+@lru_cache(maxsize=16)
+def _with_contact(path: Path, name: str, url: str, email: str) -> bytes:
+    """The document's text with only the contact's three values replaced, so the rest stays byte for byte the
+    file (with the default settings the whole document is)."""
+    text = path.read_text(encoding="utf-8")
+    block = (
+        f"\n  contact:\n    x-extension: true\n    name: {json.dumps(name, ensure_ascii=False)}\n"
+        f"    url: {json.dumps(url, ensure_ascii=False)}\n    email: {json.dumps(email, ensure_ascii=False)}\n"
+    )
+    return _CONTACT.sub(lambda _m: block, text, count=1).encode("utf-8")
+
+
 @router.get("/api/v1/openapi/{name}.yaml", include_in_schema=False)
-async def register_document(name: str) -> Response:
+async def register_document(request: Request, name: str) -> Response:
     """The OAS file this register implements: the standard plus its documented corrections and
-    extensions (each extension marked `x-extension: true`, decisions.md 5)."""
-    return FileResponse(_document(OAS_DIR, name), media_type=YAML)
+    extensions (each extension marked `x-extension: true`, decisions.md 5), with this deployment's contact."""
+    path = _document(OAS_DIR, name)
+    settings: Settings = request.app.state.settings
+    body = _with_contact(path, settings.api_contact_name, settings.api_contact_url, settings.api_contact_email)
+    return Response(body, media_type=YAML)
 
 
 @router.get("/api/v1/docs", include_in_schema=False)
