@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from tests.live import free_port
-from tests.test_portal_browser import BIN, CHROMIUM, CHROMIUM_ARGS, DESKTOP, Server, _env, _page
+from tests.test_portal_browser import BIN, CHROMIUM, CHROMIUM_ARGS, DESKTOP, Server, _env, _page, _serious_violations
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,7 @@ def test_make_run_shows_the_admin_and_fg_pages_with_a_demo_login(browser: Browse
     page.goto(f"{register}/beheer/")
     assert page.url.endswith("/beheer/login")
     assert page.locator(".demo-banner").is_visible()
+    assert _serious_violations(page) == []  # axe-core, as on every admin page (tests/test_admin_browser.py)
     page.get_by_label("Kies een demorol").select_option(label="Demo-beheerder")
     page.get_by_role("button", name="Inloggen").click()
     page.wait_for_url(f"{register}/beheer/")
