@@ -150,6 +150,39 @@ def test_migration_0011_seals_the_plain_secrets_of_an_older_version(fresh: tuple
     assert not any(secret.encode() in dump for secret in plain.values())
 
 
+def test_migration_0011_downgrades_to_plain_secrets_only_without_key_pair_clients(fresh: tuple[str, str]) -> None:
+    """Going back past 0011 restores the plain secrets an older version reads; it refuses while a client exists
+    that has no secret at all (it would be lost)."""
+    from alembic import command
+
+    _, url = fresh
+    made = _run(url, lambda db: Clients(db).add("terug", ["read:normal"]))
+    pem = _pem(ed25519.Ed25519PrivateKey.generate())[1]
+    _run(url, lambda db: Clients(db).add("sleutel", [], public_key=pem))
+
+    async def downgrade(db: Database) -> None:
+        def run(conn: Any) -> None:
+            cfg = migrate.alembic_config()
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0009")
+
+        async with db.engine.begin() as conn:
+            await conn.run_sync(run)
+
+    with pytest.raises(RuntimeError, match="public key or JWKS URL"):
+        _run(url, downgrade)
+    _run(url, lambda db: Clients(db).remove("sleutel"))
+    _run(url, downgrade, revision="head")
+
+    async def stored(db: Database) -> list[Any]:
+        async with db.reading() as conn:
+            return list((await conn.execute(sa.text("SELECT client_id, secret FROM api_client"))).all())
+
+    assert ("terug", made.secret) in _run(url, stored, revision="0009")
+    _run(url, lambda db: asyncio.sleep(0))  # and up again: sealed once more
+    assert made.secret not in _table_text(url)
+
+
 def test_key_rotation_new_key_first_reencrypt_then_drop_the_old_one(
     fresh: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
