@@ -31,8 +31,9 @@ test: install browser-deps
 test-ha: install
 	$(BIN)/python -m tests.ha.failover $(ARGS)
 
-## The NL API Design Rules (Spectral, tools/api-lint) over the served OpenAPI documents: fails on new findings.
-## ADR_RULESET=/path/to/spectral.yml runs another ruleset (e.g. the official file); docs/api-design-rules.md.
+## The NL API Design Rules (Spectral, tools/api-lint) over the served OpenAPI documents: the project's ruleset and
+## the official Logius linter.yaml (../shared/adr/, or ADR_OFFICIAL_RULESET); fails on new findings.
+## ADR_RULESET=/path/to/spectral.yml runs only that ruleset; docs/api-design-rules.md.
 lint-api: install $(API_LINT_STAMP)
 	$(BIN)/python tools/api-lint/lint.py $(if $(ADR_RULESET),--ruleset $(ADR_RULESET))
 

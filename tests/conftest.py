@@ -30,6 +30,10 @@ from verwerkingenlog.store.db import Database
 SERVER_LOGS: list[Path] = []
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TEST_KEY = "test-pseudonymisation-key-0123456789abcdefghijklmnop"
+# The key that encrypts client secrets (store.client_secrets). In the environment, so that this process, the CLI
+# and every register process a test starts read the clients of the shared test databases with the same key.
+TEST_CLIENT_KEY = "test:test-client-secret-key-0123456789abcdefghijkl"
+os.environ["CLIENT_SECRET_KEY"] = TEST_CLIENT_KEY
 
 # The clients every test can act as, by name → scopes.
 CLIENTS: dict[str, tuple[str, ...]] = {

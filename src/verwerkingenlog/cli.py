@@ -26,10 +26,11 @@ from verwerkingenlog.domain.values import date_value, oin_value, render_registra
 from verwerkingenlog.domain.var import ActiviteitVersie
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.audit import FAILED, OK, Actor, AuditLog
-from verwerkingenlog.services.clients import Client, ClientExists, Clients, UnknownScope
+from verwerkingenlog.services.clients import Client, ClientExists, Clients, NoSecret, UnknownScope
 from verwerkingenlog.services.var_import import Afwijzing
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate as migrations
+from verwerkingenlog.store.client_secrets import keyring_from_settings
 from verwerkingenlog.store.db import Database
 
 T = TypeVar("T")
@@ -168,18 +169,35 @@ def clients_add(
         list[str] | None,
         typer.Option("--scope", "-s", help=f"Scope to grant (repeatable): {', '.join(ALL_SCOPES)}."),
     ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="PEM file with the client's public key (Ed25519: EdDSA, or P-256: ES256): the client signs its "
+            "tokens with its private key and no secret exists.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    jwks_url: Annotated[
+        str | None,
+        typer.Option("--jwks-url", help="https URL of the client's JWK Set (its tokens name a key by `kid`)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")] = False,
 ) -> None:
-    """Register a client and print its generated secret (shown only once)."""
+    """Register a client: with a generated secret (shown only once), or with its public key or JWKS URL."""
     scopes = scope or []
+    pem = public_key.read_text() if public_key is not None else None
 
     async def work(db: Database) -> Client:
         try:
-            added = await Clients(db).add(client_id, scopes)
+            added = await Clients(db).add(client_id, scopes, public_key=pem, jwks_url=jwks_url)
         except (ClientExists, UnknownScope, ValueError) as exc:
             await _audit(db, "client:aanmaken", client_id, FAILED, type(exc).__name__)
             raise
-        await _audit(db, "client:aanmaken", added.client_id, OK, "scopes: " + " ".join(sorted(added.scopes)))
+        detail = ("" if added.kind == "secret" else f"{added.kind}; ") + "scopes: " + " ".join(sorted(added.scopes))
+        await _audit(db, "client:aanmaken", added.client_id, OK, detail)
         return added
 
     try:
@@ -188,13 +206,22 @@ def clients_add(
         _fail(str(exc))
         return
     if as_json:
-        sys.stdout.write(
-            json.dumps({"clientId": client.client_id, "secret": client.secret, "scopes": sorted(client.scopes)}) + "\n"
-        )
+        result: dict[str, object] = {"clientId": client.client_id, "kind": client.kind}
+        if client.secret is not None:
+            result["secret"] = client.secret
+        if client.jwks_url is not None:
+            result["jwksUrl"] = client.jwks_url
+        result["scopes"] = sorted(client.scopes)
+        sys.stdout.write(json.dumps(result) + "\n")
         return
     granted = ", ".join(sorted(client.scopes)) or "(none: may create normaal actions only)"
     out.print(f"Registered client [bold]{client.client_id}[/bold] with scopes: {granted}")
-    out.print(f"Secret (store it now, it is not shown again): [bold]{client.secret}[/bold]")
+    if client.secret is not None:
+        out.print(f"Secret (store it now, it is not shown again): [bold]{client.secret}[/bold]")
+    elif client.kind == "jwks":
+        out.print(f"Its tokens are verified with the keys at {client.jwks_url} (the token's `kid` names one).")
+    else:
+        out.print("Its tokens are verified with the registered public key; the register holds no secret of it.")
 
 
 @clients_app.command("list")
@@ -202,11 +229,12 @@ def clients_list(as_json: Annotated[bool, typer.Option("--json", help="Print as 
     """List registered clients and their scopes."""
     found = _run(lambda db: Clients(db).list())
     if as_json:
-        sys.stdout.write(json.dumps([{"clientId": c.client_id, "scopes": sorted(c.scopes)} for c in found]) + "\n")
+        listed = [{"clientId": c.client_id, "kind": c.kind, "scopes": sorted(c.scopes)} for c in found]
+        sys.stdout.write(json.dumps(listed) + "\n")
         return
-    table = Table("client id", "scopes")
+    table = Table("client id", "signs with", "scopes")
     for c in found:
-        table.add_row(c.client_id, ", ".join(sorted(c.scopes)))
+        table.add_row(c.client_id, c.kind, ", ".join(sorted(c.scopes)))
     out.print(table if found else "No clients registered yet. Add one with `verwerkingenlog clients add ID --scope …`.")
 
 
@@ -236,13 +264,21 @@ def clients_rotate(
     (401) from its next request on, on SQLite and PostgreSQL alike."""
 
     async def work(db: Database) -> Client | None:
-        rotated = await Clients(db).rotate(client_id)
+        try:
+            rotated = await Clients(db).rotate(client_id)
+        except NoSecret:
+            await _audit(db, "client:nieuw-geheim", client_id, FAILED, "signs with its own key")
+            raise
         await _audit(
             db, "client:nieuw-geheim", client_id, OK if rotated else FAILED, None if rotated else "no such client"
         )
         return rotated
 
-    client = _run(work)
+    try:
+        client = _run(work)
+    except NoSecret as exc:
+        _fail(str(exc))
+        return
     if client is None:
         _fail(f"No client with id {client_id!r}. See `verwerkingenlog clients list`.")
         return
@@ -252,6 +288,27 @@ def clients_rotate(
     out.print(f"New secret for [bold]{client.client_id}[/bold] (store it now, it is not shown again): ")
     out.print(f"[bold]{client.secret}[/bold]")
     out.print("Tokens signed with the old secret are refused from now on.")
+
+
+@clients_app.command("reencrypt")
+def clients_reencrypt() -> None:
+    """Encrypt every stored client secret with the first key of CLIENT_SECRET_KEY (after adding a new key, before
+    dropping an old one; docs/deployment.md, Key management)."""
+
+    async def work(db: Database) -> tuple[int, int]:
+        done = await Clients(db).reencrypt()
+        await _audit(db, "client:herversleutelen", "*", OK, f"{done[0]} of {done[1]} secrets")
+        return done
+
+    try:
+        resealed, total = _run(work)
+    except ValueError as exc:  # a secret sealed with a key that is no longer configured
+        _fail(str(exc))
+        return
+    keyring = keyring_from_settings()
+    out.print(f"Re-encrypted {resealed} of {total} client secrets with key {keyring.primary!r}.")
+    if len(keyring.key_ids) > 1:
+        out.print(f"No stored secret needs the other keys ({', '.join(keyring.key_ids[1:])}) any more.")
 
 
 async def _audit(
@@ -273,7 +330,10 @@ def token(
     if client is None:
         _fail(f"No client with id {client_id!r}. See `verwerkingenlog clients list`.")
         return
-    sys.stdout.write(tokens.issue(client, lifetime=lifetime) + "\n")
+    try:
+        sys.stdout.write(tokens.issue(client, lifetime=lifetime) + "\n")
+    except NoSecret as exc:
+        _fail(str(exc))
 
 
 # -- the register of processing activities (VAR, §17) -----------------------------------------------------
@@ -446,8 +506,10 @@ def demo(
     start: Annotated[bool, typer.Option(help="Start the server after printing the demo.")] = True,
 ) -> None:
     """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
-    tokens and ready-to-paste curl commands."""
+    tokens and ready-to-paste curl commands, and turn on the portal's and the admin pages' demo logins."""
     from verwerkingenlog.demo import (
+        admin_instructions,
+        enable_demo_admin,
         enable_demo_metrics,
         enable_demo_portal,
         ensure_demo_clients,
@@ -459,6 +521,7 @@ def demo(
 
     portal_note = enable_demo_portal()
     enable_demo_metrics(port)
+    admin_note = enable_demo_admin()
 
     async def prepare(db: Database) -> list[Client]:
         found = await ensure_demo_clients(db, DEMO_CLIENTS)
@@ -469,6 +532,7 @@ def demo(
     found = _run(prepare)
     sys.stdout.write(instructions(found, f"http://{host}:{port}") + "\n")
     sys.stdout.write(portal_instructions(f"http://{host}:{port}", portal_note) + "\n")
+    sys.stdout.write(admin_instructions(f"http://{host}:{port}", admin_note) + "\n")
     sys.stdout.flush()
     if start:
         serve(host=host, port=port, workers=1, http="auto")

@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/verwerkingenlog.db"
@@ -48,6 +48,23 @@ class Settings(BaseSettings):
         None,
         description="Public URL of the API root (e.g. https://log.gemeente.nl/api/v1) used in `url` fields. "
         "Default: derived from each request.",
+    )
+    api_contact_name: str = Field(
+        "Gemeente Voorbeeldstad",
+        description="`info.contact.name` of the OpenAPI documents this register serves (ADR /core/doc-openapi-"
+        "contact): the deploying municipality. The default is a placeholder: set it.",
+        examples=["Gemeente Utrecht"],
+    )
+    api_contact_url: str = Field(
+        "https://www.gemeente.example",
+        description="`info.contact.url` of the served OpenAPI documents: where the municipality answers questions "
+        "about this API.",
+        examples=["https://www.utrecht.nl/privacy"],
+    )
+    api_contact_email: str = Field(
+        "privacy@gemeente.example",
+        description="`info.contact.email` of the served OpenAPI documents.",
+        examples=["privacy@utrecht.nl"],
     )
     time_zone: str = Field(
         "Europe/Amsterdam", description="Zone in which `beginDatum`/`eindDatum` dates start (R-GETL-2)."
@@ -196,6 +213,18 @@ class Settings(BaseSettings):
         "README 'Privacy by design').",
         examples=['["persoon"]'],
     )
+    client_secret_key: SecretStr | None = Field(
+        None,
+        description="Key(s) that encrypt the API clients' secrets in the database (AES-256-GCM), as "
+        "`ID:SECRET[,ID:SECRET…]` (each secret at least 32 characters; one bare secret is key `default`). The first "
+        "key encrypts, every key decrypts: to rotate, put a new key first, run `verwerkingenlog clients reencrypt`, "
+        "then drop the old one (docs/deployment.md, Key management). Default: a key file created in the data "
+        "directory (CLIENT_KEY_FILE).",
+        examples=["2026-12:$(openssl rand -base64 36),2025-01:…"],
+    )
+    client_key_file: Path = Field(
+        Path("./data/client-secret.key"), description="Key file used when CLIENT_SECRET_KEY is unset."
+    )
     migrate_on_start: bool = Field(True, description="Run database migrations when the server starts.")
     idempotency_key_ttl_seconds: int = Field(
         86_400,
@@ -332,7 +361,7 @@ class Settings(BaseSettings):
     admin_oidc_issuer: str | None = Field(
         None,
         description="Issuer URL of the employees' OpenID provider (discovery is used). The admin pages under "
-        "/beheer exist only when this is set (docs/admin.md).",
+        "/beheer exist only when this (or ADMIN_DEMO_LOGIN) is set (docs/admin.md).",
         examples=["https://login.gemeente.nl/realms/medewerkers"],
     )
     admin_oidc_client_id: str | None = Field(
@@ -358,6 +387,12 @@ class Settings(BaseSettings):
         description="Secret (at least 32 characters) that signs the admin session cookie. "
         "Default: a random secret per start (sessions end at restart; set it when running several workers).",
         examples=["$(openssl rand -base64 48)"],
+    )
+    admin_demo_login: bool = Field(
+        False,
+        description="Offer a demo login on the admin pages (pick the role `beheerder` or `fg`, no authentication) "
+        "with a banner on every page; `verwerkingenlog demo` (`make run`) turns it on. Refused at start when "
+        "ADMIN_OIDC_ISSUER is set: a real login and a demo login never coexist.",
     )
     admin_cookie_secure: bool = Field(
         True, description="Send the admin session cookie only over HTTPS (browsers treat localhost as secure)."
@@ -412,6 +447,7 @@ _EXAMPLES: dict[str, str] = {
     "public_base_url": "https://log.gemeente.nl/api/v1",
     "pseudonymisation_key": "$(openssl rand -base64 36)",
     "key_file": "/etc/verwerkingenlog/pseudonymisation.key",
+    "client_key_file": "/etc/verwerkingenlog/client-secret.key",
     "migrate_on_start": "false",
     "self_log_verwerkingsactiviteit_url": "https://log.gemeente.nl/api/v1/verwerkingsactiviteit/3c1f0b1e-…",
     "checkpoint_origin": "log.gemeente.nl/verwerkingenlog",

@@ -38,6 +38,7 @@ from verwerkingenlog.services.tokens import TokenVerifier
 from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate
+from verwerkingenlog.store.client_secrets import keyring_from_settings
 from verwerkingenlog.store.db import DATABASE_ERRORS, Database
 from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.pseudonymisation import Pseudonymiser, load_secret
@@ -114,11 +115,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url, settings.database_read_url)
+        keyring = keyring_from_settings(settings)  # a malformed CLIENT_SECRET_KEY stops the start here
         if settings.migrate_on_start:
-            await migrate.upgrade(db)
+            await migrate.upgrade(db, keyring=keyring)
         if not settings.self_logging:
             log.warning("SELF_LOGGING is off: reads of the log are NOT logged as processings (§10.5).")
-        clients = Clients(db)
+        clients = Clients(db, keyring)
         app.state.settings = settings
         app.state.db = db
         app.state.clients = clients

@@ -111,6 +111,8 @@ class Portal:
             except ClientExists:
                 found = await clients.get(PORTAL_CLIENT_ID)
         assert found is not None
+        if found.secret is None:  # registered by hand with a key pair, or its secret does not open
+            raise RuntimeError(f"The portal's own client {PORTAL_CLIENT_ID!r} must be a client with a readable secret.")
         return found.secret
 
     def consumer_headers(self, request: Request) -> dict[str, str]:

@@ -106,9 +106,13 @@ client = Table(
     "api_client",
     metadata,
     Column("client_id", String(100), primary_key=True),
-    Column("secret", String(200), nullable=False),
+    # Sealed (store.client_secrets, migration 0011): `aesgcm:<key id>:<nonce+ciphertext>`, never the secret.
+    # NULL for a client that signs with its own private key (public_key or jwks_url set instead).
+    Column("secret", String(500), nullable=True),
     Column("scopes", Text, nullable=False),
     Column("created_us", BigInteger, nullable=False),
+    Column("public_key", Text, nullable=True),
+    Column("jwks_url", String(2000), nullable=True),
 )
 
 # Raised by the database on every change of api_client (migration 0010's triggers): SQLite server processes read
