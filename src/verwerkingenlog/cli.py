@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -110,6 +111,8 @@ def serve(
     if workers > 1 and settings.database_url.startswith("sqlite"):
         _fail("More than one worker needs PostgreSQL; SQLite allows one writer process.")
     out.print(f"{PRODUCT_NAME} {__version__} on http://{host}:{port}  (docs: http://{host}:{port}/api/v1/docs)")
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; after a clean shutdown that is no error.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     uvicorn.run(
         "verwerkingenlog.api.app:create_served_app",  # JSON logs without BSNs or tokens (LOG_FORMAT)
         factory=True,
@@ -118,6 +121,9 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         log_config=None,
+        # SIGTERM (docs/deployment.md, Shutdown): uvicorn stops listening, waits for the requests in flight, then
+        # runs the lifespan's shutdown (the group committer's last batch commits); bounded so it ends before SIGKILL.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds or None,
     )
 
 
@@ -430,5 +436,18 @@ def demo(
         serve(host=host, port=port, workers=1)
 
 
+def _terminated(_sig: int, _frame: object) -> None:
+    """SIGTERM ends a command (migrate, purge, verify …) at once, its open transaction rolled back - also as PID 1
+    of a container, where the kernel would otherwise ignore the signal and the orchestrator wait to kill -9."""
+    raise SystemExit(128 + signal.SIGTERM)
+
+
 def main() -> None:
-    app()
+    from pydantic_settings import SettingsError
+
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        app()
+    except SettingsError as exc:  # e.g. X and X_FILE both set: the operator's mistake, said in one line
+        err.print(f"[red]error:[/red] configuration: {exc}")
+        raise SystemExit(2) from None
