@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -375,8 +376,8 @@ def reference_markdown() -> str:
         "Secret, a container secret under /run/secrets); setting both `X` and `X_FILE` is refused at start.",
         "Where each setting comes from on Kubernetes (ConfigMap, Secret file): [deployment.md](deployment.md).",
         "",
-        "| Variable | Default | Example | Meaning |",
-        "|---|---|---|---|",
+        "| Variable | Default | Example | On Kubernetes | Meaning |",
+        "|---|---|---|---|---|",
     ]
     for name, field in Settings.model_fields.items():
         default = field.get_default(call_default_factory=True)
@@ -384,8 +385,31 @@ def reference_markdown() -> str:
         example = (field.examples or [])[:1] or ([_EXAMPLES[name]] if name in _EXAMPLES else [])
         example_text = f"`{name.upper()}={example[0]}`" if example else f"`{name.upper()}={_env_text(default)}`"
         example_text = example_text.replace("|", "&#124;")
-        lines.append(f"| `{name.upper()}` | {shown} | {example_text} | {field.description or ''} |")
+        source = kubernetes_source(name)
+        lines.append(f"| `{name.upper()}` | {shown} | {example_text} | {source} | {field.description or ''} |")
     return "\n".join(lines) + "\n"
+
+
+# Where a setting comes from on Kubernetes (docs/deployment.md, Kubernetes): secrets from the Secret, as files named
+# by X_FILE; everything else from the ConfigMap. A name that looks secret counts as secret, so that a setting added
+# later (`…_SECRET`, `…_TOKEN`, `…_KEY`, `…_PASSWORD`) is documented as a Secret too.
+_SECRET_NAME = re.compile(r"secret|token|password|(^|_)key$")
+_KUBERNETES_SOURCES: dict[str, str] = {
+    "database_url": "Secret file (`DATABASE_URL_FILE`)",
+    "portal_registers": "Secret file (`PORTAL_REGISTERS_FILE`): holds the remote registers' secrets",
+    "checkpoint_key_file": "Secret, mounted: this is the key file's path",
+    "key_file": "not used: set `PSEUDONYMISATION_KEY_FILE`",
+    "checkpoint_witness_file": "a mounted volume: this is its path",
+}
+
+
+def kubernetes_source(name: str) -> str:
+    """`Secret file (X_FILE)` or `ConfigMap`: how the manifests in deploy/ give a pod the setting `name`."""
+    if name in _KUBERNETES_SOURCES:
+        return _KUBERNETES_SOURCES[name]
+    if _SECRET_NAME.search(name):
+        return f"Secret file (`{name.upper()}_FILE`)"
+    return "ConfigMap"
 
 
 def _env_text(value: object) -> str:
