@@ -4,8 +4,11 @@ answers the requests in flight once the group-commit batch they wait for has com
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -14,9 +17,13 @@ from pathlib import Path
 import httpx
 
 from tests.bewerking_support import token
+from tests.conftest import TEST_KEY
 from tests.helpers import TEST_ACTIVITY, actie, new_bsn
 from tests.live import RegisterProcess, wait_until
+from verwerkingenlog.services.backup import sqlite_path
 from verwerkingenlog.services.clients import Client as Registered
+
+BIN = Path(sys.executable).parent
 
 BURST = 24
 
@@ -99,3 +106,61 @@ def test_sigterm_finishes_the_batch_in_flight_then_exits(
     assert sorted(stored) == sorted(created)
     assert stopped < 10
     wait_until(lambda: register.proc is not None and register.proc.poll() is not None, 10, "the second stop")
+
+
+def test_sigterm_ends_a_cli_command_at_once(backend: tuple[str, str], registered: dict[str, Registered]) -> None:
+    """A CronJob's command (here `clients add`, blocked behind another transaction's lock) stopped by Kubernetes
+    ends at once with 143 and writes nothing - also as PID 1 of a container, where an unhandled SIGTERM is
+    ignored and the pod would linger until SIGKILL."""
+    name, url = backend
+    client_id = f"sigterm-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": url, "PSEUDONYMISATION_KEY": TEST_KEY}
+    if name == "postgresql":
+        holder = subprocess.Popen(
+            ["psql", url, "-qc", "BEGIN; LOCK TABLE api_client IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);"],
+            stdout=subprocess.DEVNULL,
+        )
+    else:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sqlite3, sys, time\n"
+             f"c = sqlite3.connect({str(sqlite_path(url))!r}, isolation_level=None)\n"
+             "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(60)"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked", holder.communicate(timeout=10)
+    try:
+        command = subprocess.Popen(
+            [str(BIN / "verwerkingenlog"), "clients", "add", client_id, "--scope", "read:normal"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        if name == "postgresql":
+            wait_until(lambda: _waits_for_a_lock(url), 20, "the command to wait for the lock")
+        else:
+            time.sleep(3)  # started and blocked on the database lock (busy_timeout is 10 s)
+        assert command.poll() is None, command.communicate()
+        signalled = time.monotonic()
+        command.send_signal(signal.SIGTERM)
+        command.wait(15)
+        # PostgreSQL: at once. SQLite: once the statement waiting for the lock gives up (busy_timeout, 10 s), as
+        # the connection closes behind it - still well inside Kubernetes' 30 s grace period.
+        assert time.monotonic() - signalled < (5 if name == "postgresql" else 12)
+        assert command.returncode == 143
+    finally:
+        holder.kill()
+        holder.wait(10)
+    listed = subprocess.run(
+        [str(BIN / "verwerkingenlog"), "clients", "list", "--json"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert client_id not in {c["clientId"] for c in json.loads(listed.stdout)}
+
+
+def _waits_for_a_lock(url: str) -> bool:
+    query = "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'api_client'::regclass"
+    out = subprocess.run(["psql", url, "-tAc", query], capture_output=True, text=True, timeout=10).stdout
+    return out.strip() not in ("", "0")
