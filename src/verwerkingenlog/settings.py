@@ -392,8 +392,9 @@ def reference_markdown() -> str:
 
 # Where a setting comes from on Kubernetes (docs/deployment.md, Kubernetes): secrets from the Secret, as files named
 # by X_FILE; everything else from the ConfigMap. A name that looks secret counts as secret, so that a setting added
-# later (`…_SECRET`, `…_TOKEN`, `…_KEY`, `…_PASSWORD`) is documented as a Secret too.
-_SECRET_NAME = re.compile(r"secret|token|password|(^|_)key$")
+# later (`…_SECRET`, `…_TOKEN`, `…_KEY`, `…_PASSWORD`, `DATABASE_…_URL` with its credentials) is documented as a
+# Secret too.
+_SECRET_NAME = re.compile(r"secret|token|password|(^|_)key$|^database(_\w+)?_url$")
 _KUBERNETES_SOURCES: dict[str, str] = {
     "database_url": "Secret file (`DATABASE_URL_FILE`)",
     "portal_registers": "Secret file (`PORTAL_REGISTERS_FILE`): holds the remote registers' secrets",
