@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from tests.conftest import TEST_KEY
+from tests.conftest import TEST_CLIENT_KEY, TEST_KEY
 from tests.live import free_port, wait_until
 from verwerkingenlog.api.app import create_app
 from verwerkingenlog.settings import _EXAMPLES, Settings
@@ -128,7 +128,12 @@ def test_register_serves_with_its_secrets_only_in_files(
 ) -> None:
     """`verwerkingenlog serve` with the database URL and the keys as mounted files (as on Kubernetes): it migrates
     and becomes ready, in a process of its own and in this one."""
-    files = {"DATABASE_URL": backend[1], "PSEUDONYMISATION_KEY": TEST_KEY, "PORTAL_SESSION_SECRET": "p" * 48}
+    files = {
+        "DATABASE_URL": backend[1],
+        "PSEUDONYMISATION_KEY": TEST_KEY,
+        "CLIENT_SECRET_KEY": TEST_CLIENT_KEY,
+        "PORTAL_SESSION_SECRET": "p" * 48,
+    }
     env = {k: v for k, v in os.environ.items() if k.lower().removesuffix("_file") not in Settings.model_fields}
     for name, value in files.items():
         (tmp_path / name.lower()).write_text(value + "\n")

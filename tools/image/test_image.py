@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.bewerking_support import token
-from tests.conftest import TEST_KEY, _postgres_database
+from tests.conftest import TEST_CLIENT_KEY, TEST_KEY, _postgres_database
 from tests.helpers import TEST_ACTIVITY, actie, new_bsn
 from tests.live import free_port, wait_until
 
@@ -39,6 +39,7 @@ def secrets(tmp_path: Path) -> Iterator[Path]:
     folder.mkdir()
     (folder / "database-url").write_text(url + "\n")
     (folder / "pseudonymisation-key").write_text(TEST_KEY + "\n")
+    (folder / "client-secret-key").write_text(TEST_CLIENT_KEY + "\n")
     keys = tmp_path / "keys"  # the checkpoint key is made once, by `keys generate`, into a writable folder
     keys.mkdir()
     for path in (folder, keys):
@@ -68,6 +69,7 @@ def container(secrets: Path, *env: str, keys_writable: bool = False) -> list[str
         f"--volume={secrets / 'keys'}:/var/run/verwerkingenlog-keys:{'rw' if keys_writable else 'ro'},Z",
         f"--env=DATABASE_URL_FILE={SECRETS}/database-url",
         f"--env=PSEUDONYMISATION_KEY_FILE={SECRETS}/pseudonymisation-key",
+        f"--env=CLIENT_SECRET_KEY_FILE={SECRETS}/client-secret-key",
         "--env=CHECKPOINT_KEY_FILE=/var/run/verwerkingenlog-keys/checkpoint-signing.key",
         "--env=MIGRATE_ON_START=false",
     ]
