@@ -10,9 +10,7 @@ the OTLP partial-success response; the answer is sent only after the commit.
 from __future__ import annotations
 
 import base64
-import gzip
 import json
-import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,8 +21,9 @@ from opentelemetry.proto.common.v1 import common_pb2
 from starlette.responses import Response
 
 from verwerkingenlog.api.auth import requires
+from verwerkingenlog.api.decoding import inflate, json_value
 from verwerkingenlog.api.http import bounded_body
-from verwerkingenlog.domain.errors import RequestTooLarge, UnsupportedMediaType, ValidationFailed
+from verwerkingenlog.domain.errors import UnsupportedMediaType, ValidationFailed
 from verwerkingenlog.domain.logboek import AttributeValue, Span, Status
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.services.otlp import ExportResult, Logboek
@@ -125,8 +124,8 @@ def _json_status(raw: Any) -> int:
 
 
 def spans_from_json(body: bytes) -> list[Span]:
+    request = json_value(body)  # depth, UTF-8 and surrogates checked while parsing (api.decoding)
     try:
-        request = json.loads(body)
         out = []
         for rs in request.get("resourceSpans", []):
             resource = _json_attributes((rs.get("resource") or {}).get("attributes"))
@@ -155,20 +154,9 @@ def spans_from_json(body: bytes) -> list[Span]:
 
 
 async def _body(request: Request, limit: int) -> bytes:
+    """The body within `limit` bytes, before and after gzip (api.decoding)."""
     body = await bounded_body(request, limit)
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding != "gzip":
-        raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; send gzip or none.")
-    try:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = inflater.decompress(body, limit + 1)
-    except (zlib.error, gzip.BadGzipFile) as exc:
-        raise ValidationFailed.one("body", "invalid", f"Not valid gzip: {exc}") from None
-    if len(out) > limit:
-        raise RequestTooLarge(f"The decompressed body exceeds {limit} bytes.")
-    return out
+    return inflate(body, request.headers.get("content-encoding", ""), limit)
 
 
 def export_response(result: ExportResult, as_json: bool) -> Response:
