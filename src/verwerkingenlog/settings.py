@@ -154,6 +154,13 @@ class Settings(BaseSettings):
     bulk_max_entries: int = Field(
         10_000, ge=1, description="Most actions accepted in one bulk ingest request (more: 413)."
     )
+    var_import_max_bytes: int = Field(
+        10_485_760,
+        ge=1,
+        description="Largest VAR spreadsheet (CSV or XLSX) accepted by the admin pages' import; an XLSX may unpack "
+        "to at most 64 MiB, and a sheet may have at most 10,000 rows and 200 columns (docs/deployment.md, "
+        "Request limits).",
+    )
     partitions_ahead_months: int = Field(
         3,
         ge=0,

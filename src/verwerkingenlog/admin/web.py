@@ -48,7 +48,6 @@ PREFIX = "/beheer"
 HERE = Path(__file__).parent
 PORTAL_STATIC = HERE.parent / "portal" / "static"
 PAGE_SIZE = 50
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
 Handler = Callable[[Request, Actor], Awaitable[Response]]
 
 
@@ -402,18 +401,25 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         row with its column and reason."""
         from verwerkingenlog.services.var_import import ImportFormatError
 
-        form = await request.form()
+        limit = admin.settings.var_import_max_bytes
+        lang = _lang(request)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit + 64 * 1024:  # the file and the form around it
+            # refused before the upload is read or spooled to disk (docs/deployment.md, Request limits)
+            reason = f"larger than {limit // (1024 * 1024)} MB"
+            await admin.audit.record(actor, "var:importeren", None, FAILED, reason)
+            return page(request, "var_import.html", 413, error=translate("import_unusable", lang, reason=reason))
+        form = await request.form(max_files=1, max_fields=10)
         upload = form.get("bestand")
         organisatie = str(form.get("organisatie") or "").strip() or None
         dry_run = form.get("controle") == "1"
         name = upload.filename if isinstance(upload, UploadFile) and upload.filename else ""
-        lang = _lang(request)
         try:
             if not isinstance(upload, UploadFile) or not name:
                 raise ImportFormatError("no file" if lang == "en" else "geen bestand")
-            data = await upload.read(MAX_IMPORT_BYTES + 1)
-            if len(data) > MAX_IMPORT_BYTES:
-                raise ImportFormatError(f"larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+            data = await upload.read(limit + 1)
+            if len(data) > limit:
+                raise ImportFormatError(f"larger than {limit // (1024 * 1024)} MB")
             result = await _import(admin.state("var"), var_caller(actor), name, data, organisatie, dry_run)
         except ImportFormatError as exc:
             await admin.audit.record(actor, "var:importeren", name[:255] or None, FAILED, str(exc)[:1000])
