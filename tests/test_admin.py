@@ -604,3 +604,18 @@ def test_var_import_refuses_an_upload_over_the_limit_before_reading_it(
         assert r.status_code == 413 and "larger than 1 MB" in text_of(r.text)
         refused = [e for e in site.audit() if e.action == "var:importeren" and e.detail == "larger than 1 MB"]
         assert refused and all(e.outcome == "mislukt" for e in refused)
+
+
+@pytest.mark.parametrize(
+    "vertalingen", ["[" * 10_000 + "]" * 10_000, '{"en": {"naam": "\\ud800"}}'], ids=["deep", "surrogate"]
+)
+def test_var_form_translations_follow_the_api_json_rule(site: Site, vertalingen: str) -> None:
+    """The translations field holds JSON: nested 10,000 deep (RecursionError) or with a lone surrogate (the
+    database encoder) it was a 500; now the form comes back naming the field."""
+    site.login(BEHEERDER)
+    activiteit = str(uuid.uuid4())
+    r = site.post("/beheer/var/nieuw", _activity(id=activiteit, vertalingen=vertalingen))
+    assert r.status_code == 400, r.text[:300]
+    assert "vertalingen" in text_of(r.text)
+    reader = _bearer(site.clients["alles"])
+    assert site.tc.get(f"/api/v1/verwerkingsactiviteit/{activiteit}", headers=reader).status_code == 404

@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from verwerkingenlog.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from verwerkingenlog.admin.roles import Permission, Role, allowed, check_role_map, roles_from_claims
+from verwerkingenlog.api.decoding import json_value
 from verwerkingenlog.domain import values
 from verwerkingenlog.domain import var as rules
 from verwerkingenlog.domain.errors import DomainError, InvalidValue, NotFound, ValidationFailed
@@ -562,7 +563,6 @@ LIST_FIELDS = tuple(name for name, _ in rules.LISTS)
 
 def _document(form: Any) -> dict[str, Any]:
     """The form as a `Verwerkingsactiviteit` document, validated by rules.parse_activiteit as the API's body."""
-    import json
 
     def text(name: str) -> str | None:
         value = form.get(name)
@@ -583,9 +583,9 @@ def _document(form: Any) -> dict[str, Any]:
         )
     doc[rules.PERSOONSGEGEVENS] = persoonsgegevens
     raw = text(rules.VERTALINGEN)
-    try:
-        doc[rules.VERTALINGEN] = json.loads(raw) if raw else {}
-    except ValueError:
+    try:  # the API's JSON rule (api.decoding): nesting and surrogates refused while parsing
+        doc[rules.VERTALINGEN] = json_value(raw.encode(), rules.VERTALINGEN) if raw else {}
+    except ValidationFailed:
         doc[rules.VERTALINGEN] = raw  # refused by parse_activiteit, named by its field
     return doc
 
