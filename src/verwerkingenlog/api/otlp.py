@@ -146,7 +146,7 @@ def spans_from_json(body: bytes) -> list[Span]:
                         )
                     )
         return out
-    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:  # int(1e999): OverflowError
         raise ValidationFailed.one("body", "invalid", f"Not an OTLP/JSON ExportTraceServiceRequest: {exc}") from None
 
 
