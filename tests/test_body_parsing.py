@@ -198,6 +198,10 @@ def test_the_keep_alive_connection_survives_every_refused_body(api: Api, live: s
                 assert response.getheader("connection") != "close", name
                 sent += 1
         auth = {**JSON, "Authorization": f"Bearer {api.tokens['alles']}"}
+        conn.request("POST", "/api/v1/verwerkingsacties", body=b"x" * 2_000_000, headers=auth)  # > MAX_BODY_BYTES
+        too_large = conn.getresponse()
+        too_large.read()
+        assert too_large.status == 413 and too_large.getheader("connection") != "close"
         conn.request(
             "POST", "/api/v1/processing-activities", body=b'{"traceId": "%s"}' % uuid.uuid4().hex.encode(), headers=auth
         )
