@@ -16,12 +16,13 @@ import httpx
 import pytest
 
 from tests.helpers import Api, actie, new_bsn
-from tests.logboek_support import dpl, serving
+from tests.logboek_support import dpl, pb_request, pb_response, pb_span, serving
 from tests.var_support import VAR, activiteit, new_oin
 from verwerkingenlog.services.clients import Client
 
 JSON = {"Content-Type": "application/json"}
 NDJSON = {"Content-Type": "application/x-ndjson"}
+PROTOBUF = "application/x-protobuf"
 
 
 def nested(depth: int, kind: str) -> bytes:
@@ -211,3 +212,23 @@ def test_the_keep_alive_connection_survives_every_refused_body(api: Api, live: s
         assert sent == len(ENDPOINTS) * 3
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"otlp_max_spans": 3}])
+def test_an_otlp_export_with_more_spans_than_otlp_max_spans_is_413(api: Api) -> None:
+    """Counted before any span is mapped: 8 MiB of protobuf holds millions of empty spans."""
+    bsn = new_bsn()
+    spans = [pb_span(f"Stap {i}", **dpl(bsn)) for i in range(4)]
+    r = api.request("POST", "/v1/traces", "normaal", headers={"Content-Type": PROTOBUF}, content=pb_request(*spans))
+    assert_problem(r, 413)
+    assert "4 spans in one export; at most 3" in r.json()["detail"]
+    ok = api.request(
+        "POST", "/v1/traces", "normaal", headers={"Content-Type": PROTOBUF}, content=pb_request(*spans[:3])
+    )
+    assert ok.status_code == 200 and pb_response(ok.content).partial_success.rejected_spans == 0
+    body = otlp_json()
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"] *= 4
+    assert_problem(api.request("POST", "/v1/traces", "normaal", headers=JSON, content=json.dumps(body).encode()), 413)
+    empty = pb_request() + b"\x0a\x02\x12\x00" * 10  # ten resource spans, each with one empty scope
+    r = api.request("POST", "/v1/traces", "normaal", headers={"Content-Type": PROTOBUF}, content=empty)
+    assert r.status_code == 200, r.text

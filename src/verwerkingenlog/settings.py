@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         description="Largest OTLP export (POST /v1/traces) accepted, after gzip decompression; larger ones get 413. "
         "OpenTelemetry batches are larger than single VNG requests (docs/logboek.md).",
     )
+    otlp_max_spans: int = Field(
+        50_000,
+        ge=1,
+        description="Most spans accepted in one OTLP/HTTP export (POST /v1/traces), counted before any is mapped; "
+        "more get 413. SDK batches hold 512 by default, a Collector's batch processor 8192.",
+    )
     otlp_grpc_port: int | None = Field(
         None,
         ge=1,

@@ -10,6 +10,7 @@ the OTLP partial-success response; the answer is sent only after the commit.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from starlette.responses import Response
 from verwerkingenlog.api.auth import requires
 from verwerkingenlog.api.decoding import inflate, json_value
 from verwerkingenlog.api.http import bounded_body
-from verwerkingenlog.domain.errors import UnsupportedMediaType, ValidationFailed
+from verwerkingenlog.domain.errors import RequestTooLarge, UnsupportedMediaType, ValidationFailed
 from verwerkingenlog.domain.logboek import AttributeValue, Span, Status
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.services.otlp import ExportResult, Logboek
@@ -63,12 +64,19 @@ def _pb_attributes(kvs: Iterable[common_pb2.KeyValue]) -> dict[str, AttributeVal
     return {kv.key: _pb_value(kv.value) for kv in kvs}
 
 
-def spans_from_protobuf(body: bytes) -> list[Span]:
+def _at_most(count: int, max_spans: int | None) -> None:
+    """OTLP_MAX_SPANS, checked before any span is mapped: 8 MiB of protobuf can hold millions of empty spans."""
+    if max_spans is not None and count > max_spans:
+        raise RequestTooLarge(f"{count} spans in one export; at most {max_spans} are accepted.")
+
+
+def spans_from_protobuf(body: bytes, max_spans: int | None = None) -> list[Span]:
     request = svc.ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
     except DecodeError as exc:
         raise ValidationFailed.one("body", "invalid", f"Not an OTLP ExportTraceServiceRequest: {exc}") from None
+    _at_most(sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans), max_spans)
     out = []
     for rs in request.resource_spans:
         resource = _pb_attributes(rs.resource.attributes)
@@ -123,8 +131,15 @@ def _json_status(raw: Any) -> int:
     return _STATUS_NAMES.get(code, 0) if isinstance(code, str) else int(code)
 
 
-def spans_from_json(body: bytes) -> list[Span]:
+def _json_span_count(request: Any) -> int:
+    with contextlib.suppress(AttributeError, TypeError):  # a malformed shape: the mapping below names it
+        return sum(len(ss.get("spans") or []) for rs in request.get("resourceSpans") for ss in rs.get("scopeSpans"))
+    return 0
+
+
+def spans_from_json(body: bytes, max_spans: int | None = None) -> list[Span]:
     request = json_value(body)  # depth, UTF-8 and surrogates checked while parsing (api.decoding)
+    _at_most(_json_span_count(request), max_spans)
     try:
         out = []
         for rs in request.get("resourceSpans", []):
@@ -186,7 +201,8 @@ async def export_traces(request: Request, caller: Caller = Depends(requires(None
     if ctype not in (PROTOBUF, JSON):
         raise UnsupportedMediaType(f"Send OTLP as {PROTOBUF} or {JSON}, not {ctype or 'no Content-Type'}.")
     body = await _body(request, settings.otlp_max_body_bytes)
-    spans = spans_from_json(body) if ctype == JSON else spans_from_protobuf(body)
+    limit = settings.otlp_max_spans
+    spans = spans_from_json(body, limit) if ctype == JSON else spans_from_protobuf(body, limit)
     logboek: Logboek = request.app.state.logboek
     result = await logboek.export(caller, spans)
     return export_response(result, ctype == JSON)
