@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 API_LINT_STAMP := tools/api-lint/node_modules/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 
-.PHONY: install run test test-sqlite lint lint-api format clean browser-deps bench fuzz
+.PHONY: install run test test-sqlite lint lint-api format clean browser-deps bench sync-client fuzz
 
 install: $(STAMP)
 
@@ -44,6 +44,7 @@ $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
 	touch $(BROWSER_STAMP)
 
 lint: install
+	$(BIN)/python tools/gen_sync_client.py --check
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy
@@ -65,6 +66,10 @@ $(FUZZ_STAMP): pyproject.toml
 ## Needs PostgreSQL (BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres); never part of `make test`.
 bench: install
 	$(BIN)/python -m bench.run $(ARGS)
+
+## The synchronous client (client/sync.py) is generated from the asynchronous one (client/aio.py) by unasync.
+sync-client: install
+	$(BIN)/python tools/gen_sync_client.py
 
 format: install
 	$(BIN)/ruff format src tests examples bench

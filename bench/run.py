@@ -43,6 +43,8 @@ from verwerkingenlog.store.tables import versie, verwerkt_object
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 PG_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ANCHOR_POOL_MAX = 32
+"""The raw asyncpg anchor's connections at most (one transaction per action on each)."""
 KEY = "bench-pseudonymisation-key-0123456789abcdefghijklmnop"
 INZAGE_HEADERS = {
     "OIN": "00000001821002193000",
@@ -387,7 +389,10 @@ class Suite:
         ocols = [c.name for c in verwerkt_object.columns if c.name != "id"]
         insert_v = f"INSERT INTO anchor_versie ({', '.join(vcols)}) VALUES ({placeholders(vcols)}) RETURNING seq"
         insert_o = f"INSERT INTO anchor_object ({', '.join(ocols)}) VALUES ({placeholders(ocols)})"
-        pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+        # At most ANCHOR_POOL_MAX connections: 64 of them beside the register's pool and its listener ran PostgreSQL
+        # out of connections (max_connections 100), and a 2-core server gains nothing past a few dozen.
+        size = min(concurrency, ANCHOR_POOL_MAX)
+        pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size)
         assert pool is not None
         counter = iter(range(10**9))
 
@@ -411,10 +416,11 @@ class Suite:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
         http = Http(server.port)
         run = Run()
+        # The request bodies are built before the clock starts, as COPY's rows are (anchor_copy).
+        bodies = [b"\n".join(self.bodies(batch)) for _ in range(0, total, batch)]
         t0 = time.perf_counter()
         try:
-            for _ in range(0, total, batch):
-                body = b"\n".join(self.bodies(batch))
+            for body in bodies:
                 s0 = time.perf_counter()
                 status, data = await http.request("POST", "/api/v1/verwerkingsacties/bulk", headers, body)
                 run.latencies_ms.append((time.perf_counter() - s0) * 1000)

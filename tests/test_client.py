@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -343,3 +346,22 @@ def test_var_operations_against_the_register(client: Client) -> None:
         first = client.var_read(page.results[0].id)
         assert first is not None and first.etag
         assert client.var_read(first.id, etag=first.etag) is None
+
+
+GENERATOR = Path(__file__).resolve().parents[1] / "tools" / "gen_sync_client.py"
+SYNC_CLIENT = GENERATOR.parents[1] / "src" / "verwerkingenlog" / "client" / "sync.py"
+
+
+def _check_generated(target: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, str(GENERATOR), "--check", "--target", str(target)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def test_the_sync_client_is_the_one_generated_from_the_async_client(tmp_path: Path) -> None:
+    """`Client` and `AsyncClient` cannot drift: sync.py is what unasync makes of aio.py, and a hand edit is caught."""
+    fresh = _check_generated(SYNC_CLIENT)
+    assert fresh.returncode == 0, fresh.stdout + fresh.stderr
+    edited = tmp_path / "sync.py"
+    edited.write_text(SYNC_CLIENT.read_text().replace("attempt += 1", "attempt += 2"))
+    stale = _check_generated(edited)
+    assert stale.returncode == 1 and "-            attempt += 2" in stale.stdout and "make sync-client" in stale.stderr

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import requests
 
+from tests.helpers import Api, new_bsn
 from verwerkingenlog.client import propagation
 from verwerkingenlog.client.propagation import (
     PropagationMiddleware,
@@ -194,6 +195,47 @@ def test_asgi_middleware_strict_and_lenient_on_invalid_headers() -> None:
     seen, sent = _asgi({}, bad)
     afnemer = seen[0][0]
     assert afnemer.oin is None and afnemer.verwerking_id == "48086bf2-11b7-4603-9526-67d7c3bb6587"
+
+
+# Values on both sides of each §10.2 rule, including the corners where a rule of its own could drift from
+# the register's: a fraction before the last part of a duration (R-VAL-6), the 2042-character URI (R-VAL-7).
+HEADER_VALUES = [
+    ("Bewaartermijn", "P10Y"),
+    ("Bewaartermijn", "7"),
+    ("Bewaartermijn", "0"),
+    ("Bewaartermijn", "PT"),
+    ("Bewaartermijn", "P1DT"),
+    ("Bewaartermijn", "PT1H30.5M"),
+    ("Bewaartermijn", "PT1.5H30M"),
+    ("Bewaartermijn", "P1.5Y2M"),
+    ("OIN", OIN),
+    ("OIN", "123"),
+    ("VerwerkingId", "48086BF2-11B7-4603-9526-67D7C3BB6587"),
+    ("VerwerkingId", "x"),
+    ("VerwerkingsactiviteitId", CONSUMER),
+    ("Vertrouwelijkheid", "Normaal"),
+    ("Vertrouwelijkheid", "geheim"),
+    ("VerwerkingsactiviteitUrl", CONSUMER_URL),
+    ("VerwerkingsactiviteitUrl", "var/relative"),
+    ("VerwerkingsactiviteitUrl", "https://var.example/" + "a" * 2022),
+    ("VerwerkingsactiviteitUrl", "https://var.example/" + "a" * 2023),
+]
+
+
+@pytest.mark.parametrize(("header", "value"), HEADER_VALUES)
+def test_a_strict_provider_refuses_exactly_the_header_values_the_register_refuses(
+    api: Api, header: str, value: str
+) -> None:
+    """§10.2, R-VAL-1/2/6/7/8: the client reads propagated headers by the register's own value rules."""
+    register = api.request(
+        "GET",
+        "/api/v1/verwerkingsacties",
+        headers={header: value},
+        params={"objecttype": "persoon", "soortObjectId": "BSN", "objectId": new_bsn()},
+    )
+    assert register.status_code in (200, 400), register.text
+    _, sent = _asgi({"strict": True}, [(header.lower().encode(), value.encode())])
+    assert sent[0]["status"] == register.status_code, (header, value, register.text)
 
 
 class _Quiet(WSGIRequestHandler):

@@ -25,7 +25,7 @@ from verwerkingenlog.client import (
     persoon,
     verwerking,
 )
-from verwerkingenlog.client._http import NO_RETRIES
+from verwerkingenlog.client.operations import NO_RETRIES
 from verwerkingenlog.services.clients import Client as Registered
 
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)

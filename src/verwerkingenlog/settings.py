@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         description="Most spans accepted in one OTLP/HTTP export (POST /v1/traces), counted before any is mapped; "
         "more get 413. SDK batches hold 512 by default, a Collector's batch processor 8192.",
     )
+    otlp_keep_exception_stacktrace: bool = Field(
+        False,
+        description="Keep `exception.stacktrace` of an OTLP span (its `exception` event or attribute) in the entry. "
+        "Off by default (data minimisation: a stack trace can carry personal data and says more than the log needs); "
+        "`exception.type` and `exception.message` are always kept (docs/logboek.md).",
+    )
     otlp_grpc_port: int | None = Field(
         None,
         ge=1,

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
 from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, tracing, var
+from verwerkingenlog.api.allow import AllowMiddleware
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
 from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
@@ -114,7 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.clients = clients
         app.state.register = build_register(settings, db)
         app.state.var = VarService(db)
-        app.state.logboek = logboek_service(app.state.register, app.state.var)
+        app.state.logboek = logboek_service(app.state.register, app.state.var, settings.otlp_keep_exception_stacktrace)
         client_listener = await start_client_cache(db.url, db.is_sqlite, settings.client_cache_seconds)
         app.state.verifier = TokenVerifier(
             clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds, settings.client_cache_seconds
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["API-version", "Location", "X-Request-ID"],
         )
     app.add_middleware(ops.RequestMiddleware, metrics=app.state.metrics)
+    app.add_middleware(AllowMiddleware, routes=app.router.routes)  # RFC 9110: Allow on every 405, of every router
     # OpenTelemetry tracing: off unless the standard OTEL_* variables ask for it (api/tracing.py).
     app.state.tracer_provider = tracing.provider_from_environment()
     if app.state.tracer_provider is not None:

@@ -146,9 +146,9 @@ async def processing_activities(request: Request, caller: Caller = Depends(requi
     return json_response({"processingActivities": results}, headers=headers)
 
 
-def logboek_service(register: Register, var: VarService) -> Logboek:
+def logboek_service(register: Register, var: VarService, keep_stacktrace: bool = False) -> Logboek:
     """The Logboek service over the register's own reader and writer (one store, one Merkle log)."""
-    return Logboek(register, var, LogboekStore(register.reader.codec))
+    return Logboek(register, var, LogboekStore(register.reader.codec), keep_stacktrace)
 
 
 def mount_logboek(app: FastAPI) -> None:

@@ -8,7 +8,6 @@ It needs none of the register's own dependencies: only httpx and PyJWT. See docs
 - `verwerking(...)`, the httpx hooks and the ASGI/WSGI middleware: header propagation (§10).
 """
 
-from verwerkingenlog.client._http import RetryPolicy
 from verwerkingenlog.client.aio import AsyncClient
 from verwerkingenlog.client.auth import TokenSource
 from verwerkingenlog.client.errors import (
@@ -35,6 +34,7 @@ from verwerkingenlog.client.models import (
     VerwerktPersoonsgegeven,
     persoon,
 )
+from verwerkingenlog.client.operations import RetryPolicy
 from verwerkingenlog.client.propagation import (
     Afnemer,
     PropagationMiddleware,

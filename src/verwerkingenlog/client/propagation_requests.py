@@ -1,33 +1,6 @@
-"""Header propagation (§10.2) for `requests`: mount the adapter, and every call made inside a
-`verwerking(...)` carries the consumer headers.
+"""Header propagation (§10.2) for `requests`: kept at this path for existing imports; the code lives in
+`verwerkingenlog.client.propagation.requests_adapter` (importing it needs `requests`, not a client dependency)."""
 
-    session = propagating_session()          # or: session.mount("https://", PropagatingAdapter())
-"""
+from verwerkingenlog.client.propagation.requests_adapter import PropagatingAdapter, propagating_session
 
-from __future__ import annotations
-
-from typing import Any
-
-import requests
-from requests.adapters import HTTPAdapter
-
-from verwerkingenlog.client.propagation import outgoing_headers
-
-
-class PropagatingAdapter(HTTPAdapter):
-    """An HTTPAdapter that adds the current verwerking's headers; explicitly set headers win."""
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        for name, value in outgoing_headers().items():
-            if name not in request.headers:
-                request.headers[name] = value
-        return super().send(request, *args, **kwargs)
-
-
-def propagating_session(session: requests.Session | None = None) -> requests.Session:
-    """A session (new or given) with the propagating adapter mounted for http and https."""
-    session = session or requests.Session()
-    adapter = PropagatingAdapter()
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+__all__ = ["PropagatingAdapter", "propagating_session"]

@@ -31,9 +31,9 @@ from types import TracebackType
 from typing import Any, Literal
 
 from verwerkingenlog.client import propagation
-from verwerkingenlog.client._http import NO_RETRIES, RetryPolicy
 from verwerkingenlog.client.errors import ApiError, RegisterUnavailable, SpoolFull
 from verwerkingenlog.client.models import Verwerkingsactie, VerwerktObject, now
+from verwerkingenlog.client.operations import NO_RETRIES, RetryPolicy
 from verwerkingenlog.client.sync import Client
 
 try:  # a lease so that one process ships a spool file shared by several (e.g. web workers)

@@ -1,17 +1,23 @@
-"""The synchronous client: every operation of the Bewerking, Inzage and VAR APIs."""
+# Generated from aio.py by tools/gen_sync_client.py (unasync): do not edit; edit aio.py and run
+# `make sync-client`.
+"""The client of the Bewerking, Inzage and VAR APIs, written once.
+
+aio.py (`AsyncClient`) is the source; sync.py (`Client`) is generated from it by tools/gen_sync_client.py
+(unasync), and `make lint` fails when the generated file is stale: edit aio.py, then `make sync-client`.
+"""
 
 from __future__ import annotations
 
 import builtins
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from types import TracebackType
 from typing import Any
 
 import httpx
 
-from verwerkingenlog.client import _http as ops
+from verwerkingenlog.client import operations as ops
 from verwerkingenlog.client.auth import TokenSource
 from verwerkingenlog.client.errors import RegisterUnavailable
 from verwerkingenlog.client.models import (
@@ -26,7 +32,8 @@ DEFAULT_TIMEOUT = 10.0
 
 
 class Client:
-    """`Client("https://log.gemeente.nl", "zaaksysteem", secret)`; use as a context manager or `close()`.
+    """`Client("https://log.gemeente.nl", "zaaksysteem", secret)`, and `AsyncClient` with the same arguments
+    and operations, awaitable. Use as a context manager (`with` / `async with`) or `close()` / `aclose()`.
 
     Every mutating call gets one Idempotency-Key for all its attempts; failures on 429/5xx/connection
     errors are retried per `retry`; errors raise `ApiError` subclasses carrying the problem+json details.
@@ -42,7 +49,7 @@ class Client:
         retry: ops.RetryPolicy | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: ops.Sleep = time.sleep,
     ) -> None:
         if token is None and client_id is not None and secret is not None:
             token = TokenSource(client_id, secret)

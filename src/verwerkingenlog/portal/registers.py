@@ -15,9 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from verwerkingenlog.client import _http as ops
-from verwerkingenlog.client.aio import AsyncClient
-from verwerkingenlog.client.errors import InvalidRequest, VerwerkingenlogError
+from verwerkingenlog.client import AsyncClient, InvalidRequest, VerwerkingenlogError, operations
 
 log = logging.getLogger("verwerkingenlog.portal")
 
@@ -153,23 +151,26 @@ def _refuses_expand(error: InvalidRequest) -> bool:
     return any(p.name == "expand" for p in error.invalid_params)
 
 
+def _inzage(bsn: str, begin: date, eind: date, page: int, headers: Mapping[str, str], expand: bool) -> operations.Call:
+    extensions = ("verwerkingsactiviteit",) if expand else ()
+    return operations.inzage_list(
+        bsn, "BSN", "persoon", begin, eind, None, page, PAGE_SIZE, dict(headers), expand=extensions
+    )
+
+
 async def _one(bron: Bron, bsn: str, begin: date, eind: date, headers: Mapping[str, str]) -> list[Entry]:
     """All pages of one register. `expand=verwerkingsactiviteit` is this register's extension (docs/var.md):
     a register of another make that refuses it is asked again without, and its entries go unexplained."""
     out: list[Entry] = []
     expand = True
     for page in range(1, MAX_PAGES + 1):
-        call = ops.inzage_list(bsn, "BSN", "persoon", begin, eind, None, page, PAGE_SIZE, dict(headers))
-        if expand:
-            call.params.append(("expand", "verwerkingsactiviteit"))
         try:
-            data = (await bron.client.send(call)).json()
+            data = (await bron.client.send(_inzage(bsn, begin, eind, page, headers, expand))).json()
         except InvalidRequest as exc:
             if not (expand and page == 1 and _refuses_expand(exc)):
                 raise
             expand = False
-            call = ops.inzage_list(bsn, "BSN", "persoon", begin, eind, None, page, PAGE_SIZE, dict(headers))
-            data = (await bron.client.send(call)).json()
+            data = (await bron.client.send(_inzage(bsn, begin, eind, page, headers, expand))).json()
         out += [entry_from_json(bron.naam, r) for r in data.get("results") or ()]
         if not data.get("next"):
             break

@@ -25,9 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from verwerkingenlog.client._http import RetryPolicy
-from verwerkingenlog.client.aio import AsyncClient
-from verwerkingenlog.client.auth import TokenSource
+from verwerkingenlog.client import AsyncClient, RetryPolicy, TokenSource
 from verwerkingenlog.portal import export
 from verwerkingenlog.portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from verwerkingenlog.portal.oidc import OidcLogin

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,11 +22,26 @@ def async_url(url: str) -> str:
         parsed = parsed.set(drivername="sqlite+aiosqlite")
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            create_private(Path(parsed.database))
     elif backend in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     else:
         raise ValueError(f"Unsupported database {backend!r}: use sqlite:///… or postgresql://…")
     return parsed.render_as_string(hide_password=False)
+
+
+def create_private(path: Path, truncate: bool = False) -> None:
+    """Create `path` with mode 0600 when it does not exist yet, whatever the umask (issue 21.6): a SQLite database
+    holds client secrets and the pseudonymised log, like the key files beside it. SQLite gives its -wal and -shm
+    files the mode of the database file. With `truncate` an existing file is emptied and made 0600 as well (a
+    backup target about to be overwritten)."""
+    flags = os.O_CREAT | os.O_WRONLY | (os.O_TRUNC if truncate else 0)
+    fd = os.open(path, flags, 0o600)
+    try:
+        if truncate:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 POSTGRES_POOL_SIZE = 20

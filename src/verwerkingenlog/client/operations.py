@@ -1,5 +1,9 @@
-"""What the sync and async clients share: the operations as request descriptions, the retry policy
-and the reading of responses. Only the sending differs between the two."""
+"""The operations of the Bewerking, Inzage and VAR APIs as request descriptions (`Call`), the retry policy
+and the reading of responses: what `Client` and `AsyncClient` share (only the sending differs).
+
+Public for a caller that needs more than the typed methods: build a `Call` here and `client.send(call)` it
+(with the client's retries, token and error mapping) to get the raw response, as the portal does to ask
+for the `expand` extension (docs/var.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import email.utils
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -28,6 +32,9 @@ T = TypeVar("T")
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 USER_AGENT = "verwerkingenlog-client/0.1"
+# How a client waits between attempts (tests pass their own); unasync turns the one into the other.
+AsyncSleep = Callable[[float], Awaitable[None]]
+Sleep = Callable[[float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +205,11 @@ def inzage_list(
     page: int | None,
     page_size: int | None,
     consumer: Consumer,
+    *,
+    expand: Iterable[str] = (),
 ) -> Call:
+    """GET /verwerkte-objecten; `expand` names this register's extensions (e.g. `verwerkingsactiviteit`,
+    docs/var.md), which a register of another make may refuse with a 400 on `expand`."""
     params = [
         ("objecttype", objecttype),
         ("soortObjectId", soort_object_id),
@@ -208,7 +219,8 @@ def inzage_list(
     ]
     if verwerkingsactiviteit_id is not None:
         params.append(("verwerkingsactiviteitId", verwerkingsactiviteit_id))
-    return Call("GET", "verwerkte-objecten", _paging(params, page, page_size), headers=_consumer(consumer))
+    params = _paging(params, page, page_size) + [("expand", e) for e in expand]
+    return Call("GET", "verwerkte-objecten", params, headers=_consumer(consumer))
 
 
 def inzage_read(verwerkt_object_id: str, consumer: Consumer) -> Call:
