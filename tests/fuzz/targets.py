@@ -1,4 +1,4 @@
-"""Fuzz targets: every parser the register exposes, each held to its contract (issue 19.8; README, Tests).
+"""Fuzz targets: every parser the register exposes, each held to its contract (issue 19.8; README, `make fuzz`).
 
 A target takes arbitrary bytes, hands them to one parser the way the register does, and lets only the
 parser's documented errors pass: a `DomainError` (400/401/413 problem+json) for what the API reads, an
