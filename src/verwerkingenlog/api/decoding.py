@@ -48,7 +48,7 @@ def inflate(body: bytes, encoding: str, limit: int) -> bytes:
     if encoding in ("", "identity"):
         return body
     if encoding != "gzip":
-        raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; send gzip or none.")
+        raise UnsupportedMediaType("The Content-Encoding sent is not supported; send gzip or none.")  # no echo of input
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
         out = inflater.decompress(body, limit + 1)
