@@ -7,7 +7,7 @@ API_LINT_STAMP := tools/api-lint/node_modules/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 CHECKOV_STAMP := .venv-checkov/.installed
 
-.PHONY: install run test test-sqlite test-ha test-image test-k8s lint lint-api format clean browser-deps bench sync-client
+.PHONY: install run test test-sqlite test-ha test-image test-k8s lint lint-api format clean browser-deps bench sync-client fuzz
 
 install: $(STAMP)
 
@@ -73,6 +73,18 @@ lint: install
 	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy
 	$(BIN)/mypy src/verwerkingenlog bench
+
+## Fuzz every parser the register exposes (tests/fuzz/targets.py, atheris) for FUZZ_SECONDS each (default 30;
+## FUZZ_TARGETS="post_body otlp_json" for some). Crashes land in tests/fuzz/crashes/<target>/ (README, Tests).
+FUZZ_SECONDS ?= 30
+FUZZ_STAMP := $(VENV)/.fuzz-installed
+
+fuzz: install $(FUZZ_STAMP)
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+$(FUZZ_STAMP): pyproject.toml
+	$(BIN)/pip install --quiet -e '.[server,client,dev,fuzz]'
+	touch $(FUZZ_STAMP)
 
 ## Benchmarks next to their anchors (docs/performance.md): `make bench` (full) or `make bench ARGS=--quick` (< 2 min).
 ## Needs PostgreSQL (BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres); never part of `make test`.

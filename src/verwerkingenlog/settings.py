@@ -150,6 +150,12 @@ class Settings(BaseSettings):
         description="Largest OTLP export (POST /v1/traces) accepted, after gzip decompression; larger ones get 413. "
         "OpenTelemetry batches are larger than single VNG requests (docs/logboek.md).",
     )
+    otlp_max_spans: int = Field(
+        50_000,
+        ge=1,
+        description="Most spans accepted in one OTLP/HTTP export (POST /v1/traces), counted before any is mapped; "
+        "more get 413. SDK batches hold 512 by default, a Collector's batch processor 8192.",
+    )
     otlp_keep_exception_stacktrace: bool = Field(
         False,
         description="Keep `exception.stacktrace` of an OTLP span (its `exception` event or attribute) in the entry. "
@@ -307,6 +313,13 @@ class Settings(BaseSettings):
     )
     bulk_max_entries: int = Field(
         10_000, ge=1, description="Most actions accepted in one bulk ingest request (more: 413)."
+    )
+    var_import_max_bytes: int = Field(
+        10_485_760,
+        ge=1,
+        description="Largest VAR spreadsheet (CSV or XLSX) accepted by the admin pages' import; an XLSX may unpack "
+        "to at most 64 MiB, and a sheet may have at most 10,000 rows and 200 columns (docs/deployment.md, "
+        "Request limits).",
     )
     partitions_ahead_months: int = Field(
         3,

@@ -12,7 +12,6 @@ at most 1000), newest first; the total goes in the `X-Total-Count` header and ne
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -21,10 +20,11 @@ from starlette.responses import Response
 
 from verwerkingenlog.api import otlp, params
 from verwerkingenlog.api.auth import requires
+from verwerkingenlog.api.decoding import json_value
 from verwerkingenlog.api.http import json_body, json_response, negotiated, page_link
 from verwerkingenlog.domain import logboek as rules
 from verwerkingenlog.domain import scopes
-from verwerkingenlog.domain.errors import InvalidValue
+from verwerkingenlog.domain.errors import InvalidValue, ValidationFailed
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.domain.pagination import last_page
 from verwerkingenlog.domain.values import max_length, uri_value
@@ -131,9 +131,9 @@ async def processing_activities(request: Request, caller: Caller = Depends(requi
     page = params.page_of(c, q)
     raw = await json_body(request)
     try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        c.add("body", "invalid", "The body is not valid JSON.")
+        body = json_value(raw) if raw.strip() else {}
+    except ValidationFailed as exc:
+        c.problems.extend(exc.params)
         body = {}
     criteria = criteria_of(c, body, {k: q[k] for k in _QUERY if k in q})
     consumer = params.consumer_headers(c, request.headers)
