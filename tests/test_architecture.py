@@ -153,7 +153,6 @@ RULES = [
                 "verwerkingenlog.demo",
                 "verwerkingenlog.services.audit",
                 "verwerkingenlog.services.backup",
-                "verwerkingenlog.services.bulk",
                 "verwerkingenlog.services.client_cache",
                 "verwerkingenlog.services.clients",
                 "verwerkingenlog.services.integrity",
