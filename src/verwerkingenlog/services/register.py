@@ -12,9 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from verwerkingenlog.domain import idempotency, scopes, versioning
 from verwerkingenlog.domain.errors import IdempotencyKeyReused, NotFound, ValidationFailed
 from verwerkingenlog.domain.idempotency import IdempotencyKey
@@ -32,7 +29,7 @@ from verwerkingenlog.domain.selflog import SelfLogProfile, persons, self_log_ent
 from verwerkingenlog.domain.values import Vertrouwelijkheid
 from verwerkingenlog.services import idempotency as idempotency_service
 from verwerkingenlog.store import idempotency as idempotency_keys
-from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.db import Connection, Database, IntegrityError
 from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.read import LogReader
 from verwerkingenlog.store.write import LogWriter
@@ -116,7 +113,7 @@ class Register:
         return replace(new, seq=seq), False
 
     async def _replay(
-        self, conn: AsyncConnection, caller: Caller, key: IdempotencyKey, fresh_from: int
+        self, conn: Connection, caller: Caller, key: IdempotencyKey, fresh_from: int
     ) -> idempotency_service.Earlier | None:
         """The unexpired earlier request with this key (its version None: purged since); 422 for another body."""
         earlier = (await idempotency_service.look_up(conn, self.reader, caller.client_id, [key], fresh_from)).get(
@@ -129,7 +126,7 @@ class Register:
             )
         return earlier
 
-    async def _cleanup_keys(self, conn: AsyncConnection, now: int) -> None:
+    async def _cleanup_keys(self, conn: Connection, now: int) -> None:
         """Expired idempotency keys are removed on the write path, at most once a minute per process."""
         if now < self._next_key_cleanup_us:
             return
@@ -184,7 +181,7 @@ class Register:
             (seq,) = await self.writer.append(conn, [new])
         return replace(new, seq=seq)
 
-    async def _current_for_change(self, conn: AsyncConnection, actie_id: str) -> Versie:
+    async def _current_for_change(self, conn: Connection, actie_id: str) -> Versie:
         """R-PUT-2 / R-DEL-2 (AMB-11): unknown or vervallen → 400 naming `actieId`."""
         lineage = await self.reader.lineage_of(conn, actie_id)
         if lineage is None:

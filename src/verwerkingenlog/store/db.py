@@ -79,6 +79,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 # The store's names for what services hold without importing SQLAlchemy (docs/architecture.md, rule 3): the
-# connection of a transaction a use case spans, and the error a concurrent insert of the same key raises.
+# connection of a transaction a use case spans, the error a concurrent insert of the same key raises, and any
+# error of the database (e.g. a lock timeout).
 Connection = AsyncConnection
 IntegrityError = exc.IntegrityError
+DBAPIError = exc.DBAPIError
