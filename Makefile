@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 API_LINT_STAMP := tools/api-lint/node_modules/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
 
-.PHONY: install run test test-sqlite lint lint-api format clean browser-deps bench sync-client
+.PHONY: install run test test-sqlite test-ha lint lint-api format clean browser-deps bench sync-client
 
 install: $(STAMP)
 
@@ -24,8 +24,16 @@ run: install
 test: install browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## The NL API Design Rules (Spectral, tools/api-lint) over the served OpenAPI documents: fails on new findings.
-## ADR_RULESET=/path/to/spectral.yml runs another ruleset (e.g. the official file); docs/api-design-rules.md.
+## Failover on a real cluster (tests/ha/failover.py, docs/deployment.md#high-availability): etcd and two PostgreSQL 15
+## under Patroni, each in a network namespace of its own, synchronous replication; kill -9 of the primary, a network
+## cut of the primary and a switchover under a steady POST load. Needs root and Debian's patroni and etcd-server;
+## about 2.5 to 3.5 minutes (bounded at 15). Not part of `make test`. ARGS=--keep keeps the logs, ARGS="--faults kill" runs one fault.
+test-ha: install
+	$(BIN)/python -m tests.ha.failover $(ARGS)
+
+## The NL API Design Rules (Spectral, tools/api-lint) over the served OpenAPI documents: the project's ruleset and
+## the official Logius linter.yaml (../shared/adr/, or ADR_OFFICIAL_RULESET); fails on new findings.
+## ADR_RULESET=/path/to/spectral.yml runs only that ruleset; docs/api-design-rules.md.
 lint-api: install $(API_LINT_STAMP)
 	$(BIN)/python tools/api-lint/lint.py $(if $(ADR_RULESET),--ruleset $(ADR_RULESET))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import TEST_KEY
+from tests.conftest import SERVER_LOGS, TEST_KEY
 from verwerkingenlog.services.clients import Client
 
 BIN = Path(sys.executable).parent
@@ -73,8 +73,17 @@ def openid_provider(log: Path, client_id: str, secret: str, redirect_uri: str) -
 
 
 class RegisterProcess:
-    def __init__(self, database_url: str, log_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_dir: Path,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
+        self.args = args  # more `verwerkingenlog serve` options
+        self.extra_env = env or {}  # more settings
         self.port = port or free_port()
         self.log_path = log_dir / f"register-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -92,12 +101,14 @@ class RegisterProcess:
             # No background checkpoints: they would publish this process's signing key (./data) into the shared
             # test database, next to the key the integrity tests sign with.
             "CHECKPOINT_INTERVAL_SECONDS": "0",
+            **self.extra_env,
         }
 
     def start(self, timeout: float = 20.0) -> RegisterProcess:
+        SERVER_LOGS.append(self.log_path)  # scanned for BSNs and tokens at the end of the run (tests/conftest.py)
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
-                [str(BIN / "verwerkingenlog"), "serve", "--port", str(self.port)],
+                [str(BIN / "verwerkingenlog"), "serve", "--port", str(self.port), *self.args],
                 env=self.env(),
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -278,6 +278,39 @@ def test_create_rotate_and_revoke_a_client_with_its_tokens_through_the_api(site:
     assert name in audit_page and first.secret not in audit_page and second.secret not in audit_page
 
 
+def test_a_client_with_its_own_public_key_gets_no_secret(site: Site) -> None:
+    """Issue 15 part 4: the administrator registers a supplier's public key; no secret is shown or exists, the
+    supplier's own signed tokens work, there is no 'new secret' button, and an unusable key is refused."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from verwerkingenlog.client import TokenSource
+
+    site.login(BEHEERDER)
+    name = f"leverancier-{uuid.uuid4().hex[:8]}"
+    private = ed25519.Ed25519PrivateKey.generate()
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    r = site.post("/beheer/clients", {"client_id": name, "scope": "create:normal", "public_key": public_pem})
+    assert r.status_code == 200 and "er is geen geheim" in r.text and 'id="secret"' not in r.text
+    assert "eigen sleutel (publieke sleutel)" in r.text
+    assert f'/beheer/clients/{name}/rotate"' not in r.text
+    source = TokenSource(name, private_key=private)
+    created = site.tc.post(
+        "/api/v1/verwerkingsacties", json=actie(new_bsn()), headers={"Authorization": source.authorization()}
+    )
+    assert created.status_code == 201, created.text
+    assert site.post(f"/beheer/clients/{name}/rotate").status_code == 400
+
+    bad = site.post("/beheer/clients", {"client_id": f"{name}-2", "public_key": "-----BEGIN PUBLIC KEY-----\nxx"})
+    assert bad.status_code == 400 and "niet te gebruiken" in bad.text
+    bad_url = site.post("/beheer/clients", {"client_id": f"{name}-3", "jwks_url": "http://elders.example/jwks"})
+    assert bad_url.status_code == 400 and "https" in bad_url.text
+
+
 def test_an_invalid_client_is_refused(site: Site) -> None:
     site.login(BEHEERDER)
     r = site.post("/beheer/clients", {"client_id": "x" * 101, "scope": "read:normal"})
@@ -528,6 +561,31 @@ def test_the_audit_page_lists_actions_newest_first_and_logins(site: Site) -> Non
     assert ("uitloggen", "ok") in [(e.action, e.outcome) for e in site.audit() if e.subject == "emp-1"]
 
 
+def test_a_session_cookie_replayed_after_logout_is_logged_out(site: Site) -> None:
+    """Issue 19.6: logout ends the session on the server; a copy of the cookie taken before logout (a shared
+    computer, a stolen cookie) no longer logs anyone in, in any server process (the session is in the database)."""
+    site.login(BEHEERDER)
+    assert site.tc.get("/beheer/clients", follow_redirects=False).status_code == 200
+    copied = site.tc.cookies["beheer"]
+    assert site.post("/beheer/logout", follow_redirects=False).status_code == 303
+    site.tc.cookies.clear()
+    replayed = site.tc.get("/beheer/clients", headers={"Cookie": f"beheer={copied}"}, follow_redirects=False)
+    assert replayed.status_code == 303 and replayed.headers["location"] == "/beheer/login"
+    # a new login works again, and its session is another one
+    site.login(BEHEERDER)
+    assert site.tc.get("/beheer/clients", follow_redirects=False).status_code == 200
+    assert site.tc.cookies["beheer"] != copied
+
+
+def test_pages_carry_a_strict_content_security_policy(site: Site) -> None:
+    """Issue 21.5: a client secret is shown on these pages; no script, no inline style, nothing from elsewhere."""
+    site.login(BEHEERDER)
+    for path in ("/beheer/login", "/beheer/", "/beheer/clients", "/beheer/static/admin.css"):
+        csp = site.tc.get(path).headers["content-security-policy"]
+        assert csp.startswith("default-src 'none'; style-src 'self';") and "unsafe" not in csp, path
+        assert "script-src" not in csp and "form-action 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
 def test_english_is_one_button_away(site: Site) -> None:
     site.login(BEHEERDER)
     r = site.post("/beheer/taal", {"lang": "en", "terug": "/beheer/clients"})
@@ -554,3 +612,86 @@ def test_a_role_map_naming_an_unknown_role_is_refused_at_start(backend: tuple[st
     settings = make_settings(backend[1], **{**ADMIN_SETTINGS, "admin_role_map": {"g": "admin"}})
     with pytest.raises(RoleMapError, match="not a role"):
         create_app(settings)
+
+
+# -- the demo login of `make run` (issue 15 part 5) ---------------------------------------------------------------
+
+
+@pytest.fixture
+def demo_site(backend: tuple[str, str], registered: dict[str, Client]) -> Iterator[Site]:
+    settings = make_settings(backend[1], admin_demo_login=True, admin_session_secret=SECRET)
+    with TestClient(create_app(settings), base_url="https://testserver") as tc:
+        yield Site(tc, backend[1], registered)
+
+
+def _demo_login(site: Site, role: str) -> httpx.Response:
+    return site.post("/beheer/login/demo", {"rol": role}, follow_redirects=False)
+
+
+def test_the_demo_login_offers_both_roles_behind_a_banner(demo_site: Site) -> None:
+    """ADMIN_DEMO_LOGIN: without any OpenID provider the pages exist, every page says DEMO, and a demo
+    administrator does what an administrator does; the demo FG only what the fg role allows."""
+    login = demo_site.tc.get("/beheer/login")
+    assert login.status_code == 200 and 'class="demo-banner"' in login.text
+    assert "Demo-beheerder" in login.text and "Demo-FG" in login.text
+    assert "/beheer/login/oidc" not in login.text  # no real login is offered where none is configured
+
+    r = _demo_login(demo_site, "beheerder")
+    assert r.status_code == 303 and r.headers["location"] == "/beheer/"
+    clients = demo_site.tc.get("/beheer/clients")
+    assert clients.status_code == 200 and 'class="demo-banner"' in clients.text and "Demo-beheerder" in clients.text
+    made = demo_site.post("/beheer/clients", {"client_id": f"demo-{uuid.uuid4().hex[:6]}", "scope": "read:normal"})
+    assert made.status_code == 200 and 'id="secret"' in made.text
+    entry = next(e for e in demo_site.audit() if e.subject == "demo:beheerder" and e.action == "inloggen")
+    assert entry.detail == "demo login (ADMIN_DEMO_LOGIN)"
+
+    demo_site.post("/beheer/logout")
+    assert _demo_login(demo_site, "fg").status_code == 303
+    assert demo_site.tc.get("/beheer/doelbinding").status_code == 200
+    assert demo_site.tc.get("/beheer/audit").status_code == 200
+    assert demo_site.tc.get("/beheer/clients").status_code == 403
+
+    demo_site.post("/beheer/logout")
+    sneaky = _demo_login(demo_site, "superuser")  # only the demo roles, nothing a form can invent
+    assert sneaky.status_code == 303 and sneaky.headers["location"] == "/beheer/login?mislukt=1"
+    assert demo_site.tc.get("/beheer/clients", follow_redirects=False).status_code == 303
+    assert demo_site.tc.post("/beheer/login/demo", data={"rol": "beheerder"}).status_code == 400  # no CSRF token
+
+
+def test_the_demo_login_is_off_unless_asked_for(site: Site) -> None:
+    """A deployment with a real login has no demo login: no form, no banner, and its route answers 404."""
+    login = site.tc.get("/beheer/login")
+    assert "demo-banner" not in login.text and "/beheer/login/demo" not in login.text
+    assert _demo_login(site, "beheerder").status_code == 404
+
+
+def test_demo_login_with_a_real_issuer_is_refused_at_start(backend: tuple[str, str]) -> None:
+    from verwerkingenlog.admin.web import DemoLoginRefused
+
+    settings = make_settings(backend[1], **{**ADMIN_SETTINGS, "admin_demo_login": True})
+    with pytest.raises(DemoLoginRefused, match="ADMIN_OIDC_ISSUER"):
+        create_app(settings)
+
+
+def test_make_run_turns_the_admin_demo_login_on_and_says_where(tmp_path: Path) -> None:
+    """`verwerkingenlog demo` prints how to reach /beheer/ with the demo login; with a real issuer configured it
+    leaves the demo login off and says so."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import TEST_KEY
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADMIN_", "PORTAL_"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'demo.db'}", PSEUDONYMISATION_KEY=TEST_KEY)
+    env.update(CHECKPOINT_KEY_FILE=str(tmp_path / "checkpoint.key"), CHECKPOINT_INTERVAL_SECONDS="0")
+    command = [sys.executable, "-c", "from verwerkingenlog.cli import main; main()", "demo", "--no-start"]
+    shown = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "http://127.0.0.1:8000/beheer/" in shown.stdout and "Demo-beheerder" in shown.stdout
+    assert "Never enable ADMIN_DEMO_LOGIN in production" in shown.stdout
+
+    env["ADMIN_OIDC_ISSUER"] = "https://login.gemeente.example/realms/medewerkers"
+    real = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert real.returncode == 0, real.stderr
+    assert "ADMIN_OIDC_ISSUER is set: the admin pages use that login; the demo login stays off." in real.stdout

@@ -31,6 +31,7 @@ from tests.test_portal_browser import (
     _page,
     _serious_violations,
     _shot,
+    no_csp_violation,  # noqa: F401 (the autouse fixture: no Content-Security-Policy violation on any page)
 )
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.clients import Client

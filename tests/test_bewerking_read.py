@@ -167,7 +167,8 @@ def test_the_activity_filter_matches_only_the_own_activity(api: Api) -> None:
 
 
 def test_the_confidentiality_filter_in_all_its_spellings(api: Api) -> None:
-    """R-GETL-4 (AMB-04): repeated, comma-separated, vertrouwelijkheid__in, case-insensitive; OR."""
+    """R-GETL-4 (AMB-04): repeated, comma-separated, vertrouwelijkheidIn (and its deprecated earlier name
+    vertrouwelijkheid__in), case-insensitive; OR."""
     bsn = new_bsn()
     n = with_confidentiality(api, bsn, "normaal")["actieId"]
     v = with_confidentiality(api, bsn, "vertrouwelijk")["actieId"]
@@ -180,6 +181,8 @@ def test_the_confidentiality_filter_in_all_its_spellings(api: Api) -> None:
     assert found(vertrouwelijkheid="normaal") == {n}
     assert found(vertrouwelijkheid=["vertrouwelijk", "opgeheven"]) == {v, o}
     assert found(vertrouwelijkheid="vertrouwelijk,opgeheven") == {v, o}
+    assert found(vertrouwelijkheidIn="Vertrouwelijk,Opgeheven") == {v, o}
+    assert found(vertrouwelijkheid="NORMAAL", vertrouwelijkheidIn="opgeheven") == {n, o}
     assert found(vertrouwelijkheid__in="Vertrouwelijk,Opgeheven") == {v, o}
     assert found(vertrouwelijkheid="NORMAAL", vertrouwelijkheid__in="opgeheven") == {n, o}
     assert invalid(api.list(bsn, vertrouwelijkheid="normaal,geheim")) == {("vertrouwelijkheid", "invalid_choice")}
@@ -191,6 +194,8 @@ def test_the_confidentiality_filter_in_all_its_spellings(api: Api) -> None:
         ({"vertrouwelijkheid": "normaal"}, 200),
         ({"vertrouwelijkheid": "Normaal"}, 200),
         ({"vertrouwelijkheid__in": "normaal"}, 200),
+        ({"vertrouwelijkheidIn": "normaal"}, 200),
+        ({"vertrouwelijkheidIn": "normaal,opgeheven"}, 403),
         ({"vertrouwelijkheid": ["normaal", "normaal"]}, 200),
         ({}, 403),
         ({"vertrouwelijkheid": "opgeheven"}, 403),

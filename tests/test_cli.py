@@ -45,7 +45,7 @@ def test_clients_add_prints_secret_once_and_json_for_scripts(cli_env: str) -> No
     listed = runner.invoke(app, ["clients", "list", "--json"])
     assert listed.exit_code == 0
     entry = next(c for c in json.loads(listed.stdout) if c["clientId"] == cid)
-    assert entry == {"clientId": cid, "scopes": ["read:normal", "update:normal"]}
+    assert entry == {"clientId": cid, "kind": "secret", "scopes": ["read:normal", "update:normal"]}
     assert "secret" not in entry
 
     token = runner.invoke(app, ["token", cid])

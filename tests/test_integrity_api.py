@@ -5,6 +5,7 @@ independent RFC 9162 verifier of tests/integrity_support.py (not the register's 
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,8 @@ def test_inclusion_proof_by_actie_id_matches_the_record(api: Api) -> None:
 
 
 def test_proof_scopes_and_errors(api: Api) -> None:
-    """By actieId a registered client is needed (it reveals that the id exists); by leaf index, checkpoints,
+    """By actieId a registered client is needed (it reveals that the id exists; for a hidden action see
+    below); by leaf index, checkpoints,
     keys and consistency are public. A leaf newer than the latest checkpoint is 409 with Retry-After
     absent (no background job in this test) and a clear detail; bad parameters are 400 problem+json."""
     created = api.post(actie(new_bsn()))
@@ -153,6 +155,45 @@ def test_proof_scopes_and_errors(api: Api) -> None:
     beyond = api.tc.get(f"{INTEGRITEIT}/bewijs/consistentie", params={"van": "1", "tot": str(10**12)})
     assert beyond.status_code == 400 and beyond.json()["invalidParams"][0]["name"] == "tot"
     assert api.tc.get(f"{INTEGRITEIT}/bewijs/consistentie").json()["invalidParams"][0]["name"] == "van"
+
+
+def test_a_hidden_action_is_proved_only_to_who_may_read_it(api: Api) -> None:
+    """Issue 19.2 (R-GETS-4): an inclusion proof by actieId of a version whose action is not `normaal` is for
+    read:confidential; for a read:normal client (or one without read scope) it answers exactly like an unknown
+    actieId — the same status and body, byte for byte once the ids are masked — before a checkpoint exists
+    (no 409 that tells it exists) and after. By leaf index the same leaf stays public (hashes only)."""
+    hidden = api.post(actie(new_bsn(), vertrouwelijkheid="vertrouwelijk"))
+    (leaf,) = leaf_indexes(hidden)
+    hidden_id = hidden.json()["actieId"]
+    lifted = api.post(actie(new_bsn()))
+    lifted_id = lifted.json()["actieId"]
+    assert api.patch(lifted.json()["verwerkingId"], {"vertrouwelijkheid": "opgeheven"}).status_code < 300
+
+    def ask(actie_id: str, who: str) -> Any:
+        return api.request("GET", f"{INTEGRITEIT}/bewijs/inclusie", who, params={"actieId": actie_id})
+
+    def masked(response: Any, actie_id: str) -> tuple[int, str, bytes]:
+        """Status, media type and body with the asked id and the problem's own `instance` id masked."""
+        body = response.content.replace(actie_id.encode(), b"ID")
+        body = re.sub(rb'"instance":"urn:uuid:[0-9a-f-]{36}"', b'"instance":"ID"', body)
+        return response.status_code, response.headers["content-type"], body
+
+    for signed in (False, True):
+        if signed:
+            sign(api)
+        for who in ("read-normal", "normaal", "geen"):
+            unknown_id = str(uuid.uuid4())
+            unknown = masked(ask(unknown_id, who), unknown_id)
+            assert unknown[0] == 404, unknown
+            for actie_id in (hidden_id, lifted_id):
+                assert masked(ask(actie_id, who), actie_id) == unknown, (who, signed)
+        seen = ask(hidden_id, "alles")
+        assert seen.status_code == (200 if signed else 409), seen.text
+    assert ask(lifted_id, "alles").status_code == 200
+    assert api.tc.get(f"{INTEGRITEIT}/bewijs/inclusie", params={"leafIndex": leaf}).json()["leafIndex"] == leaf
+    normal = api.post(actie(new_bsn()))
+    sign(api)
+    assert ask(normal.json()["actieId"], "read-normal").status_code == 200
 
 
 def test_every_checkpoint_is_kept_and_consistent_with_the_latest(api: Api) -> None:

@@ -84,6 +84,33 @@ def test_at_least_one_criterion_and_known_ones_only(api: Api) -> None:
     assert {p["name"] for p in bad.json()["invalidParams"]} == {"traceId", "startTime"}
 
 
+def test_a_query_naming_neither_a_person_nor_a_trace_is_refused(api: Api) -> None:
+    """Issue 21.1: `{"startTime": 0}` (or a period, or an activity) listed every data subject of the register to
+    a read:confidential client. A query must name a data subject or a trace; the 400 names both criteria, for
+    every scope, before anything is read (and so before anything is self-logged)."""
+    bsn = new_bsn()
+    api.create(actie(bsn))
+    refused_bodies: list[dict[str, Any]] = [
+        {"startTime": 0},
+        {"startTime": 0, "endTime": 4_102_444_800_000},
+        {"attributes": {"dpl.core.processing_activity_id": ACTIVITY_URL}},
+        {"attributes": {"dpl.core.data_subject_id_type": "BSN"}, "endTime": 4_102_444_800_000},
+    ]
+    for body in refused_bodies:
+        for who in ("alles", "read-conf", "read-normal"):
+            r = read_ext(api, body, who=who)
+            assert r.status_code == 400, (body, who, r.text)
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert {p["name"] for p in r.json()["invalidParams"]} == {"traceId", "dpl.core.data_subject_id"}
+            assert bsn not in r.text
+    as_query = read_ext(api, {}, startTime="0")
+    assert as_query.status_code == 400
+    own_reads = api.list(bsn, activity=None).json()["results"]
+    assert all(a["verwerkingsactiviteitId"] == TEST_ACTIVITY for a in own_reads)  # no read was logged for bsn
+    # Naming the person or the trace still works, with the period narrowing it.
+    assert len(read_ext(api, {**by_subject(bsn, ACTIVITY_URL), "startTime": 0}).json()["processingActivities"]) == 1
+
+
 def test_scopes_as_on_the_inzage_api(api: Api) -> None:
     bsn = new_bsn()
     api.create(actie(bsn, actieNaam="Normaal"))

@@ -267,3 +267,101 @@ def test_otlp_entry_is_an_ordinary_action_for_the_bewerking_api(api: Api) -> Non
     # A retry of the deleted span is still the same (deleted) entry, not a new one.
     api.request("POST", "/v1/traces", "normaal", headers=PROTOBUF, content=pb_request(span))
     assert read_ext(api, {"traceId": trace.hex}).json()["processingActivities"] == []
+
+
+def _fail_to_reach_brp() -> None:
+    raise TimeoutError("BRP niet bereikbaar")
+
+
+def test_sdk_recorded_exception_arrives_as_exception_fields_without_stacktrace(api: Api, register_url: str) -> None:
+    """An exception escaping the span (the SDK records it as an `exception` event) is the entry's exception.type
+    and exception.message; the stack trace is not kept by default (data minimisation)."""
+    bsn = new_bsn()
+    provider, _ = tracer_provider(register_url, api.tokens["normaal"], "zaaksysteem")
+    with pytest.raises(TimeoutError), provider.get_tracer("z").start_as_current_span("Opvragen BRP") as span:
+        span.set_attributes({k.replace("__", "."): v for k, v in dpl(bsn).items()})
+        _fail_to_reach_brp()
+    provider.shutdown()
+    (line,) = read_ext(api, {"traceId": format(span.get_span_context().trace_id, "032x")}).json()[
+        "processingActivities"
+    ]
+    assert line["status"] == "Error"
+    assert line["attributes"]["exception.type"] == "TimeoutError"
+    assert line["attributes"]["exception.message"] == "BRP niet bereikbaar"
+    assert "exception.stacktrace" not in line["attributes"]
+    assert "verwerkingenlog.exception.further" not in line["attributes"]
+
+
+def test_stacktrace_is_kept_when_the_setting_allows_it(
+    api: Api, backend: tuple[str, str], registered: dict[str, Client]
+) -> None:
+    with serving(backend[1], otlp_keep_exception_stacktrace=True) as url:
+        provider, _ = tracer_provider(url, api.tokens["normaal"], "zaaksysteem")
+        with pytest.raises(TimeoutError), provider.get_tracer("z").start_as_current_span("Opvragen BRP") as span:
+            span.set_attributes({k.replace("__", "."): v for k, v in dpl(new_bsn()).items()})
+            _fail_to_reach_brp()
+        provider.shutdown()
+    (line,) = read_ext(api, {"traceId": format(span.get_span_context().trace_id, "032x")}).json()[
+        "processingActivities"
+    ]
+    assert line["attributes"]["exception.type"] == "TimeoutError"
+    assert "Traceback" in line["attributes"]["exception.stacktrace"]
+    assert "_fail_to_reach_brp" in line["attributes"]["exception.stacktrace"]
+
+
+def test_otlp_json_events_first_exception_kept_further_counted_others_kept(api: Api) -> None:
+    trace_id, span_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+
+    def event(name: str, at: int, **attributes: str | int) -> dict[str, Any]:
+        values = [
+            {"key": k.replace("__", "."), "value": {"intValue": str(v)} if isinstance(v, int) else {"stringValue": v}}
+            for k, v in attributes.items()
+        ]
+        return {"name": name, "timeUnixNano": str(1_700_000_000_000_000_000 + at), "attributes": values}
+
+    span = {
+        "traceId": trace_id,
+        "spanId": span_id,
+        "name": "Herhaald opvragen",
+        "startTimeUnixNano": "1700000000000000000",
+        "endTimeUnixNano": "1700000000900000000",
+        "status": {"code": "STATUS_CODE_ERROR"},
+        "attributes": [{"key": k.replace("__", "."), "value": {"stringValue": v}} for k, v in dpl(new_bsn()).items()],
+        "events": [
+            event("retry", 1, poging=2),
+            event(
+                "exception",
+                2,
+                exception__type="ConnectionError",
+                exception__message="eerste poging",
+                exception__stacktrace="Traceback (most recent call last): ...",
+            ),
+            event("exception", 3, exception__type="TimeoutError", exception__message="tweede poging"),
+            event("exception", 4, exception__type="TimeoutError", exception__message="derde poging"),
+        ],
+    }
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [span]}]}]}
+    r = api.request("POST", "/v1/traces", "normaal", headers={"Content-Type": "application/json"}, json=body)
+    assert r.status_code == 200, r.text
+    assert r.json() == {}
+    (line,) = read_ext(api, {"traceId": trace_id}).json()["processingActivities"]
+    attributes = line["attributes"]
+    assert (attributes["exception.type"], attributes["exception.message"]) == ("ConnectionError", "eerste poging")
+    assert attributes["verwerkingenlog.exception.further"] == 2
+    assert "exception.stacktrace" not in attributes
+    assert attributes["verwerkingenlog.events"] == [
+        {"name": "retry", "timeUnixNano": "1700000000000000001", "attributes": {"poging": 2}}
+    ]
+
+
+def test_event_with_a_user_identity_is_refused_with_its_reason(api: Api) -> None:
+    bsn = new_bsn()
+    span = pb_span("Met gebruiker in event", span_id=b"\x0b" * 8, **dpl(bsn))
+    span.events.add(name="login", time_unix_nano=1_700_000_000_000_000_001).attributes.add(
+        key="enduser.id", value={"string_value": "jan"}
+    )
+    r = api.request("POST", "/v1/traces", "normaal", headers=PROTOBUF, content=pb_request(span))
+    partial = pb_response(r.content).partial_success
+    assert partial.rejected_spans == 1
+    assert "0b0b0b0b0b0b0b0b: event 'login' must not contain user identities (enduser.id)" in partial.error_message
+    assert api.list(bsn).json()["count"] == 0

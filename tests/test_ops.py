@@ -24,6 +24,8 @@ from verwerkingenlog.services import tokens
 from verwerkingenlog.settings import ClientLimits, Settings
 
 UNKNOWN = "/api/v1/verwerkingsacties/0b9d7c3e-5a4f-4e21-9c8b-7d6e5f4a3b2c"
+METRICS_TOKEN = "scrape-secret-for-the-tests-0123456789"
+SCRAPER = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def own_api(url: str, backend: str, **overrides: Any) -> Iterator[Api]:
@@ -64,7 +66,8 @@ def test_not_ready_before_migrations(backend: tuple[str, str], fresh_database: s
 def test_not_ready_when_the_database_is_gone(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'x' / 'db.sqlite'}"
     with TestClient(create_app(make_settings(url))) as tc:
-        (tmp_path / "missing-dir" / "x").rmdir()  # the engine created the directory; take it away again
+        (tmp_path / "missing-dir" / "x" / "db.sqlite").unlink()  # the register created the (0600) file and its
+        (tmp_path / "missing-dir" / "x").rmdir()  # directory; take them away again
         ready = tc.get("/health/ready")
     assert ready.status_code == 503 and ready.json()["checks"]["database"] == "unavailable"
 
@@ -76,13 +79,15 @@ def test_metrics_count_requests_by_route_and_describe_the_log(
     backend: tuple[str, str], fresh_database: str, tmp_path: Path
 ) -> None:
     # A key of its own: the default key file is shared by other tests (and other xdist workers).
-    for api in own_api(fresh_database, backend[0], checkpoint_key_file=tmp_path / "checkpoint.key"):
+    for api in own_api(
+        fresh_database, backend[0], checkpoint_key_file=tmp_path / "checkpoint.key", metrics_token=METRICS_TOKEN
+    ):
         created = api.create(actie(new_bsn()))
         assert api.request("GET", f"/api/v1/verwerkingsacties/{created['actieId']}").status_code == 200
         assert api.request("GET", "/api/v1/verwerkingsacties/6f1c5e0a-9b3d-4c2e-8f7a-1d2e3f4a5b6c").status_code == 404
         api.tc.app.state.integrity  # noqa: B018 - the app is started
         api.tc.portal.call(api.tc.app.state.integrity.sign_checkpoint)  # type: ignore[union-attr]
-        r = api.tc.get("/metrics")
+        r = api.tc.get("/metrics", headers=SCRAPER)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
         got = samples(r.text)
         route = "/api/v1/verwerkingsacties/{actieId}"
@@ -99,6 +104,12 @@ def test_metrics_count_requests_by_route_and_describe_the_log(
         assert got[("verwerkingenlog_group_commit_batch_size_sum", ())] >= 1
         assert ("verwerkingenlog_ingest_lag_seconds", ()) in got
         assert not any("6f1c5e0a" in str(labels) for _, labels in got), "raw paths must not become labels"
+
+
+def test_metrics_are_off_the_public_port_by_default(api: Api) -> None:
+    """Issue 19.7: without METRICS_TOKEN (and with no METRICS_ADDRESS listener) /metrics answers as an unknown path."""
+    r = api.tc.get("/metrics")
+    assert r.status_code == 404 and r.json() == {**api.tc.get("/no-such-path").json(), "instance": r.json()["instance"]}
 
 
 def test_metrics_token(backend: tuple[str, str], fresh_database: str) -> None:
@@ -224,14 +235,16 @@ def test_cors_closed_by_default_and_open_to_configured_origins(backend: tuple[st
 
 def test_rate_limit_per_client(backend: tuple[str, str], fresh_database: str) -> None:
     limits = {"normaal": ClientLimits(rate_limit_per_minute=2)}
-    for api in own_api(fresh_database, backend[0], rate_limit_per_minute=100, client_limits=limits):
+    for api in own_api(
+        fresh_database, backend[0], rate_limit_per_minute=100, client_limits=limits, metrics_token=METRICS_TOKEN
+    ):
         path = UNKNOWN
         assert [api.request("GET", path, "normaal").status_code for _ in range(2)] == [404, 404]
         refused = api.request("GET", path, "normaal")
         assert refused.status_code == 429 and refused.json()["code"] == "too_many_requests"
         assert 1 <= int(refused.headers["Retry-After"]) <= 60
         assert api.request("GET", path, "alles").status_code == 404  # another client is not affected
-        got = samples(api.tc.get("/metrics").text)
+        got = samples(api.tc.get("/metrics", headers=SCRAPER).text)
         assert got[("verwerkingenlog_rate_limited_requests_total", (("client", "normaal"),))] == 1
 
 

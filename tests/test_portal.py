@@ -139,6 +139,33 @@ def test_logout_ends_the_session(citizens: Citizens) -> None:
     assert citizens.tc.get("/portaal/", follow_redirects=False).status_code == 303
 
 
+def test_a_session_cookie_replayed_after_logout_is_logged_out(citizens: Citizens) -> None:
+    """Issue 19.6: logout ends the session on the server, so a copy of the cookie taken before logout (a shared
+    computer, a stolen cookie) shows nothing afterwards; the session is in the database, for every server process."""
+    tc = citizens.tc
+    page = login(tc, citizens.a)
+    copied = tc.cookies["mijnverwerkingen"]
+    assert tc.get("/portaal/export.json?periode=alles", follow_redirects=False).status_code == 200
+    tc.post("/portaal/logout", data={"csrf": csrf_of(page.text)})
+    tc.cookies.clear()
+    for path in ("/portaal/", "/portaal/export.json?periode=alles"):
+        replayed = tc.get(path, headers={"Cookie": f"mijnverwerkingen={copied}"}, follow_redirects=False)
+        assert replayed.status_code == 303 and replayed.headers["location"] == "/portaal/login", path
+
+
+def test_pages_carry_a_strict_content_security_policy(citizens: Citizens) -> None:
+    """Issue 21.5: no script, no inline style, nothing from elsewhere, forms only to the portal itself; the browser
+    tests (tests/test_portal_browser.py) check that the pages cause no violation of it."""
+    tc = citizens.tc
+    pages = [tc.get("/portaal/login"), login(tc, citizens.a), tc.get("/portaal/static/portal.css")]
+    pages.append(tc.get("/portaal/verwerking/0000", follow_redirects=False))
+    for r in pages:
+        policy = {d.split()[0]: d.split()[1:] for d in r.headers["content-security-policy"].split("; ")}
+        assert policy["default-src"] == ["'none'"] and policy["style-src"] == ["'self'"], r.url
+        assert policy["form-action"] == ["'self'"] and policy["frame-ancestors"] == ["'none'"]
+        assert "script-src" not in policy and "unsafe" not in r.headers["content-security-policy"]
+
+
 def test_forms_without_the_csrf_token_are_refused(citizens: Citizens) -> None:
     tc = citizens.tc
     tc.get("/portaal/login")
@@ -203,6 +230,25 @@ def test_period_filters(citizens: Citizens) -> None:
     day = old[:10]
     own = shown(f"periode=eigen&van={day}&tot={day}")
     assert "Lang geleden" in own and "Twee maanden terug" not in own
+
+
+@pytest.mark.parametrize(
+    "query", ["periode=eigen&van=2020-01-01&tot=9999-12-31", "periode=eigen&van=9999-12-31&tot=9999-12-31"]
+)
+def test_an_own_period_at_the_end_of_the_calendar_is_clamped_not_a_500(citizens: Citizens, query: str) -> None:
+    """Issue 21.2: the day after 9999-12-31 does not exist; login, timeline and exports answer, with the period ending
+    on the last day that has a next day."""
+    api, a, tc = citizens.api, citizens.a, citizens.tc
+    api.create(actie(a, verwerkingNaam="Vorig jaar", tijdstip="2024-04-05T14:35:42+01:00"))
+    assert tc.get(f"/portaal/login?{query}").status_code == 200
+    login(tc, a)
+    page = tc.get(f"/portaal/?{query}")
+    assert page.status_code == 200, page.text
+    assert 'value="9999-12-30"' in page.text  # the clamped end, shown in the form
+    assert ("Vorig jaar" in text_of(page.text)) == query.startswith("periode=eigen&van=2020")
+    for fmt in ("json", "csv", "pdf"):
+        assert tc.get(f"/portaal/export.{fmt}?{query}").status_code == 200, fmt
+    assert json.loads(tc.get(f"/portaal/export.json?{query}").content)["periode"]["eindDatum"] == "9999-12-31"
 
 
 def test_exports_carry_the_same_entries_as_the_pages(citizens: Citizens) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from pypdf import PdfReader
 
-from tests.conftest import TEST_KEY, _prepare, _run
+from tests.conftest import SERVER_LOGS, TEST_KEY, _prepare, _run
 from tests.helpers import actie, new_bsn
 from tests.live import BROWSER_DIR, free_port, openid_provider, wait_until
 from tests.portal_support import SECRET
@@ -42,6 +42,24 @@ BIN = Path(sys.executable).parent
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
 SCREENSHOTS = os.environ.get("PORTAL_SCREENSHOTS")  # a directory: save the pages as PNG to look at them
+# Every Content-Security-Policy violation any page of a test caused (issue 21.5): the browser's console reports
+# (Chromium logs each refusal as an error) and the pages' securitypolicyviolation events, which REPORT_CSP turns
+# into console errors too. `no_csp_violation` fails a test that caused one.
+CSP_VIOLATIONS: list[str] = []
+REPORT_CSP = """document.addEventListener('securitypolicyviolation', e =>
+    console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'} on ${e.documentURI}`));"""
+
+
+def _record_csp(message: ConsoleMessage) -> None:
+    if message.type == "error" and ("Content Security Policy" in message.text or "CSP violation" in message.text):
+        CSP_VIOLATIONS.append(message.text)
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violation() -> Iterator[None]:
+    CSP_VIOLATIONS.clear()
+    yield
+    assert not CSP_VIOLATIONS, CSP_VIOLATIONS
 
 
 class Server:
@@ -50,6 +68,8 @@ class Server:
     def __init__(self, command: list[str], env: dict[str, str], log: Path, port: int) -> None:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
+        if "serve" in command:  # (the demo prints tokens and demo BSNs for the user, by design)
+            SERVER_LOGS.append(log)  # scanned for BSNs and tokens at the end of the run (tests/conftest.py)
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         wait_until(self.ready, 30, f"the portal at {self.url} ({log})")
@@ -108,7 +128,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _page(browser: Browser, viewport: dict[str, int], **kw: Any) -> Page:
     context = browser.new_context(viewport=viewport, accept_downloads=True, **kw)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
-    return context.new_page()
+    context.add_init_script(REPORT_CSP)
+    page = context.new_page()
+    page.on("console", _record_csp)
+    return page
 
 
 def _shot(page: Page, name: str) -> None:
@@ -126,7 +149,7 @@ def _demo_login(page: Page, base: str, bsn: str = DEMO_BSN) -> None:
 
 
 def _serious_violations(page: Page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
+    page.evaluate(AXE.read_text(encoding="utf-8"))  # not a <script> tag: the pages' policy refuses every script
     result = page.evaluate(
         "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})"
     )
@@ -135,6 +158,22 @@ def _serious_violations(page: Page) -> list[str]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+def test_the_pages_policy_refuses_inline_script_and_style_and_the_test_sees_it(browser: Browser, demo: str) -> None:
+    """The violation check is not vacuous: an injected inline style and script are refused and reported."""
+    page = _page(browser, DESKTOP)
+    page.goto(f"{demo}/portaal/login")
+    page.evaluate(
+        """() => { const s = document.createElement('style'); s.textContent = 'body { color: red }';
+        document.head.append(s); const j = document.createElement('script'); j.textContent = 'window.ran = 1';
+        document.head.append(j); }"""
+    )
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.ran") is None
+    assert any("style-src" in v for v in CSP_VIOLATIONS) and any("script-src" in v for v in CSP_VIOLATIONS)
+    CSP_VIOLATIONS.clear()
+    page.context.close()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])

@@ -109,8 +109,8 @@ def sqlite_files(backend: tuple[str, str]) -> list[Path]:
 
 def test_bsns_are_not_stored_in_plain_text(api: Api, backend: tuple[str, str]) -> None:
     """R-PRIV-1 (B2042): a BSN objectId and a BSN afnemerId (soort `BSN`, case-insensitive) are nowhere in the
-    database in plain text — also not via the self-log entries — while a non-BSN identifier is stored as is;
-    the persons are still found and returned in plain text."""
+    database in plain text — also not via the self-log entries — nor is a person's identifier of another kind
+    (issue 19.3); the persons are still found and returned in plain text."""
     bsn, bsn_lower, afnemer_bsn, afnemer_lower = new_bsn(), new_bsn(), new_bsn(), new_bsn()
     staff_number = f"PN-{uuid.uuid4().hex[:12]}"
     body = actie(bsn, soortAfnemerId="BSN", afnemerId=afnemer_bsn)
@@ -134,12 +134,8 @@ def test_bsns_are_not_stored_in_plain_text(api: Api, backend: tuple[str, str]) -
             raw = f.read_bytes()
             for secret in (bsn, bsn_lower, afnemer_bsn, afnemer_lower):
                 assert secret.encode() not in raw, (f, secret)
-    # A non-BSN identifier is not pseudonymised (R-PRIV-1 applies to BSNs only).
-    assert query(
-        api,
-        "SELECT soort_object_id FROM verwerkt_object WHERE object_id = :v",
-        {"v": staff_number},
-    ) == [("Personeelsnummer",)]
+    # Issue 19.3: a person's identifier of another kind is pseudonymised too (PERSONAL_DATA_OBJECTTYPES).
+    assert [t for t, v in stored_values(api) if occurs(staff_number, v)] == []
 
     # The same persons are still found, and clients see plain values (pseudonymisation is behind the API).
     listed = api.list(bsn)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.cli_integrity import adopt_existing_versions
+from verwerkingenlog.cli_integrity import adopt_existing_versions, repseudonymise_existing
 from verwerkingenlog.cli_integrity import register as register_integrity_commands
 from verwerkingenlog.cli_ops import register as register_ops_commands
 from verwerkingenlog.domain.errors import InvalidValue
@@ -25,10 +26,11 @@ from verwerkingenlog.domain.values import date_value, oin_value, render_registra
 from verwerkingenlog.domain.var import ActiviteitVersie
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.audit import FAILED, OK, Actor, AuditLog
-from verwerkingenlog.services.clients import Client, ClientExists, Clients, UnknownScope
+from verwerkingenlog.services.clients import Client, ClientExists, Clients, NoSecret, UnknownScope
 from verwerkingenlog.services.var_import import Afwijzing
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate as migrations
+from verwerkingenlog.store.client_secrets import keyring_from_settings
 from verwerkingenlog.store.db import Database
 
 T = TypeVar("T")
@@ -94,6 +96,12 @@ def migrate() -> None:
     adopted = _run(adopt_existing_versions)  # a log that predates the Merkle tree gets its leaves, once
     if adopted:
         out.print(f"Gave the {adopted} versions stored before the Merkle log their leaves (docs/integrity.md §1).")
+    resealed = _run(repseudonymise_existing)  # objectIds an older version stored in the clear, once
+    if resealed:
+        out.print(
+            f"Re-pseudonymised {resealed} objectIds stored in the clear or under an earlier blind index, recorded in "
+            "the log (docs/integrity.md §14)."
+        )
     out.print(f"Database is up to date ({Database(settings.database_url).engine.url.render_as_string()}).")
 
 
@@ -102,15 +110,29 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (PostgreSQL only).", min=1)] = 1,
+    http: Annotated[
+        str, typer.Option(help="HTTP/1.1 implementation: auto (httptools when installed), h11 or httptools.")
+    ] = "auto",
 ) -> None:
     """Start the register (database from DATABASE_URL)."""
     import uvicorn
 
-    settings = Settings()
+    from verwerkingenlog.api.transport import PROTOCOLS
+
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError names the setting and why
+        _fail(str(exc))
+        return
     if workers > 1 and settings.database_url.startswith("sqlite"):
         _fail("More than one worker needs PostgreSQL; SQLite allows one writer process.")
+    if http not in PROTOCOLS:
+        _fail(f"--http must be one of {', '.join(PROTOCOLS)}.")
+    metrics = settings.metrics_listener
+    if metrics is not None and metrics[1] == port:
+        _fail("METRICS_ADDRESS must use another port than the API.")
     out.print(f"{PRODUCT_NAME} {__version__} on http://{host}:{port}  (docs: http://{host}:{port}/api/v1/docs)")
-    uvicorn.run(
+    config = uvicorn.Config(
         "verwerkingenlog.api.app:create_served_app",  # JSON logs without BSNs or tokens (LOG_FORMAT)
         factory=True,
         host=host,
@@ -118,7 +140,26 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         log_config=None,
+        # The request head limit (MAX_HEADER_BYTES, 431 past it) for both protocols (api/transport.py).
+        http=PROTOCOLS[http],
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
+    sockets = [config.bind_socket()]
+    if metrics is not None:
+        # The metrics listener is a second socket of the same server: the app tells them apart by the local
+        # port (api/ops.py) and serves only /metrics there, without METRICS_TOKEN.
+        sockets.append(socket.create_server(metrics, family=_family(metrics[0])))
+        out.print(f"metrics on http://{metrics[0]}:{metrics[1]}/metrics")
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=sockets).run()
+    else:
+        uvicorn.Server(config).run(sockets=sockets)
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 @clients_app.command("add")
@@ -128,18 +169,35 @@ def clients_add(
         list[str] | None,
         typer.Option("--scope", "-s", help=f"Scope to grant (repeatable): {', '.join(ALL_SCOPES)}."),
     ] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="PEM file with the client's public key (Ed25519: EdDSA, or P-256: ES256): the client signs its "
+            "tokens with its private key and no secret exists.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    jwks_url: Annotated[
+        str | None,
+        typer.Option("--jwks-url", help="https URL of the client's JWK Set (its tokens name a key by `kid`)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")] = False,
 ) -> None:
-    """Register a client and print its generated secret (shown only once)."""
+    """Register a client: with a generated secret (shown only once), or with its public key or JWKS URL."""
     scopes = scope or []
+    pem = public_key.read_text() if public_key is not None else None
 
     async def work(db: Database) -> Client:
         try:
-            added = await Clients(db).add(client_id, scopes)
+            added = await Clients(db).add(client_id, scopes, public_key=pem, jwks_url=jwks_url)
         except (ClientExists, UnknownScope, ValueError) as exc:
             await _audit(db, "client:aanmaken", client_id, FAILED, type(exc).__name__)
             raise
-        await _audit(db, "client:aanmaken", added.client_id, OK, "scopes: " + " ".join(sorted(added.scopes)))
+        detail = ("" if added.kind == "secret" else f"{added.kind}; ") + "scopes: " + " ".join(sorted(added.scopes))
+        await _audit(db, "client:aanmaken", added.client_id, OK, detail)
         return added
 
     try:
@@ -148,13 +206,22 @@ def clients_add(
         _fail(str(exc))
         return
     if as_json:
-        sys.stdout.write(
-            json.dumps({"clientId": client.client_id, "secret": client.secret, "scopes": sorted(client.scopes)}) + "\n"
-        )
+        result: dict[str, object] = {"clientId": client.client_id, "kind": client.kind}
+        if client.secret is not None:
+            result["secret"] = client.secret
+        if client.jwks_url is not None:
+            result["jwksUrl"] = client.jwks_url
+        result["scopes"] = sorted(client.scopes)
+        sys.stdout.write(json.dumps(result) + "\n")
         return
     granted = ", ".join(sorted(client.scopes)) or "(none: may create normaal actions only)"
     out.print(f"Registered client [bold]{client.client_id}[/bold] with scopes: {granted}")
-    out.print(f"Secret (store it now, it is not shown again): [bold]{client.secret}[/bold]")
+    if client.secret is not None:
+        out.print(f"Secret (store it now, it is not shown again): [bold]{client.secret}[/bold]")
+    elif client.kind == "jwks":
+        out.print(f"Its tokens are verified with the keys at {client.jwks_url} (the token's `kid` names one).")
+    else:
+        out.print("Its tokens are verified with the registered public key; the register holds no secret of it.")
 
 
 @clients_app.command("list")
@@ -162,17 +229,19 @@ def clients_list(as_json: Annotated[bool, typer.Option("--json", help="Print as 
     """List registered clients and their scopes."""
     found = _run(lambda db: Clients(db).list())
     if as_json:
-        sys.stdout.write(json.dumps([{"clientId": c.client_id, "scopes": sorted(c.scopes)} for c in found]) + "\n")
+        listed = [{"clientId": c.client_id, "kind": c.kind, "scopes": sorted(c.scopes)} for c in found]
+        sys.stdout.write(json.dumps(listed) + "\n")
         return
-    table = Table("client id", "scopes")
+    table = Table("client id", "signs with", "scopes")
     for c in found:
-        table.add_row(c.client_id, ", ".join(sorted(c.scopes)))
+        table.add_row(c.client_id, c.kind, ", ".join(sorted(c.scopes)))
     out.print(table if found else "No clients registered yet. Add one with `verwerkingenlog clients add ID --scope …`.")
 
 
 @clients_app.command("remove")
 def clients_remove(client_id: Annotated[str, typer.Argument(help="The client to remove.")]) -> None:
-    """Remove a client: its tokens stop working at once."""
+    """Remove a client: every running server refuses its tokens (401) from its next request on, on SQLite and
+    PostgreSQL alike (only requests already being handled finish)."""
 
     async def work(db: Database) -> bool:
         removed = await Clients(db).remove(client_id)
@@ -191,16 +260,25 @@ def clients_rotate(
     client_id: Annotated[str, typer.Argument(help="The client that gets a new secret.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON (for scripts).")] = False,
 ) -> None:
-    """Give a client a new secret (shown only once): tokens signed with the old one stop working at once."""
+    """Give a client a new secret (shown only once): every running server refuses tokens signed with the old one
+    (401) from its next request on, on SQLite and PostgreSQL alike."""
 
     async def work(db: Database) -> Client | None:
-        rotated = await Clients(db).rotate(client_id)
+        try:
+            rotated = await Clients(db).rotate(client_id)
+        except NoSecret:
+            await _audit(db, "client:nieuw-geheim", client_id, FAILED, "signs with its own key")
+            raise
         await _audit(
             db, "client:nieuw-geheim", client_id, OK if rotated else FAILED, None if rotated else "no such client"
         )
         return rotated
 
-    client = _run(work)
+    try:
+        client = _run(work)
+    except NoSecret as exc:
+        _fail(str(exc))
+        return
     if client is None:
         _fail(f"No client with id {client_id!r}. See `verwerkingenlog clients list`.")
         return
@@ -210,6 +288,27 @@ def clients_rotate(
     out.print(f"New secret for [bold]{client.client_id}[/bold] (store it now, it is not shown again): ")
     out.print(f"[bold]{client.secret}[/bold]")
     out.print("Tokens signed with the old secret are refused from now on.")
+
+
+@clients_app.command("reencrypt")
+def clients_reencrypt() -> None:
+    """Encrypt every stored client secret with the first key of CLIENT_SECRET_KEY (after adding a new key, before
+    dropping an old one; docs/deployment.md, Key management)."""
+
+    async def work(db: Database) -> tuple[int, int]:
+        done = await Clients(db).reencrypt()
+        await _audit(db, "client:herversleutelen", "*", OK, f"{done[0]} of {done[1]} secrets")
+        return done
+
+    try:
+        resealed, total = _run(work)
+    except ValueError as exc:  # a secret sealed with a key that is no longer configured
+        _fail(str(exc))
+        return
+    keyring = keyring_from_settings()
+    out.print(f"Re-encrypted {resealed} of {total} client secrets with key {keyring.primary!r}.")
+    if len(keyring.key_ids) > 1:
+        out.print(f"No stored secret needs the other keys ({', '.join(keyring.key_ids[1:])}) any more.")
 
 
 async def _audit(
@@ -231,7 +330,10 @@ def token(
     if client is None:
         _fail(f"No client with id {client_id!r}. See `verwerkingenlog clients list`.")
         return
-    sys.stdout.write(tokens.issue(client, lifetime=lifetime) + "\n")
+    try:
+        sys.stdout.write(tokens.issue(client, lifetime=lifetime) + "\n")
+    except NoSecret as exc:
+        _fail(str(exc))
 
 
 # -- the register of processing activities (VAR, §17) -----------------------------------------------------
@@ -404,8 +506,11 @@ def demo(
     start: Annotated[bool, typer.Option(help="Start the server after printing the demo.")] = True,
 ) -> None:
     """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
-    tokens and ready-to-paste curl commands."""
+    tokens and ready-to-paste curl commands, and turn on the portal's and the admin pages' demo logins."""
     from verwerkingenlog.demo import (
+        admin_instructions,
+        enable_demo_admin,
+        enable_demo_metrics,
         enable_demo_portal,
         ensure_demo_clients,
         instructions,
@@ -415,6 +520,8 @@ def demo(
     )
 
     portal_note = enable_demo_portal()
+    enable_demo_metrics(port)
+    admin_note = enable_demo_admin()
 
     async def prepare(db: Database) -> list[Client]:
         found = await ensure_demo_clients(db, DEMO_CLIENTS)
@@ -425,9 +532,10 @@ def demo(
     found = _run(prepare)
     sys.stdout.write(instructions(found, f"http://{host}:{port}") + "\n")
     sys.stdout.write(portal_instructions(f"http://{host}:{port}", portal_note) + "\n")
+    sys.stdout.write(admin_instructions(f"http://{host}:{port}", admin_note) + "\n")
     sys.stdout.flush()
     if start:
-        serve(host=host, port=port, workers=1)
+        serve(host=host, port=port, workers=1, http="auto")
 
 
 def main() -> None:

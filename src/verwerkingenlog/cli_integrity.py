@@ -336,6 +336,15 @@ def _ranges(indexes: tuple[int, ...] | list[int] | Any) -> str:
     return ", ".join(str(a) if a == b else f"{a}…{b}" for a, b in spans)
 
 
+async def repseudonymise_existing(db: Database) -> int:
+    """`migrate`: re-store objectIds an older version kept in the clear (docs/integrity.md §14); how many."""
+    from verwerkingenlog.api.app import build_register
+    from verwerkingenlog.services.herpseudonimisering import repseudonymise
+
+    entry = await repseudonymise(db, build_register(Settings(), db).reader.codec)
+    return 0 if entry is None else entry.objecten
+
+
 async def adopt_existing_versions(db: Database) -> int:
     """`migrate`: give the versions of a log that predates the Merkle tree their leaves (only while the tree is
     empty; the pseudonymisation key is needed only then, to rebuild the records)."""

@@ -173,6 +173,39 @@ def enable_demo_portal() -> str | None:
     return None
 
 
+def enable_demo_metrics(port: int) -> None:
+    """`make run` serves /metrics on a listener of its own (METRICS_ADDRESS, 127.0.0.1 and the API port + 1000), as
+    a deployment should (docs/deployment.md, Monitoring); values already in the environment win."""
+    if not os.environ.get("METRICS_TOKEN"):
+        os.environ.setdefault("METRICS_ADDRESS", f"127.0.0.1:{port + 1000 if port <= 64535 else port - 1000}")
+
+
+def enable_demo_admin() -> str | None:
+    """`make run` turns on the admin pages' demo login (docs/admin.md) — only when no real OpenID login is
+    configured, since the admin pages refuse to start with both. Values already in the environment win."""
+    if os.environ.get("ADMIN_OIDC_ISSUER"):
+        return "ADMIN_OIDC_ISSUER is set: the admin pages use that login; the demo login stays off."
+    os.environ.setdefault("ADMIN_DEMO_LOGIN", "true")
+    return None
+
+
+def admin_instructions(base: str, note: str | None = None) -> str:
+    lines = [
+        "Beheer — the admin and privacy officer (FG) pages",
+        "=" * 49,
+        f"Open {base}/beheer/ in a browser.",
+    ]
+    if note:
+        lines.append(note)
+    else:
+        lines += [
+            "Demo login (clearly marked DEMO): pick the role 'Demo-beheerder' to manage API clients (also with a",
+            "public key instead of a secret), the VAR and its import, or 'Demo-FG' for the doelbinding report, the",
+            "integrity status and the audit trail. Never enable ADMIN_DEMO_LOGIN in production.",
+        ]
+    return "\n".join([*lines, ""])
+
+
 def portal_instructions(base: str, note: str | None = None) -> str:
     lines = [
         "Mijn verwerkingen — the citizen portal",

@@ -9,7 +9,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/verwerkingenlog.db"
@@ -31,31 +31,81 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="SQLAlchemy URL. `sqlite:///path` (embedded default) or `postgresql://user@host/db`.",
     )
+    database_read_url: str | None = Field(
+        None,
+        description="A streaming replica for the reads of the Bewerking and Inzage GETs (docs/scaling.md), e.g. "
+        "`postgresql://user@replica1:5432,replica2:5432/db?target_session_attrs=standby`. The self-log entry of "
+        "every read, and every write, still goes to DATABASE_URL; a client that wrote within "
+        "DATABASE_READ_AFTER_WRITE_SECONDS reads from the primary. Unreachable replica: the primary answers.",
+    )
+    database_read_after_write_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="Read-your-writes with DATABASE_READ_URL: for this long after a client changed the log "
+        "(through this server process), its reads go to the primary, whatever the replica's lag.",
+    )
     public_base_url: str | None = Field(
         None,
         description="Public URL of the API root (e.g. https://log.gemeente.nl/api/v1) used in `url` fields. "
         "Default: derived from each request.",
+    )
+    api_contact_name: str = Field(
+        "Gemeente Voorbeeldstad",
+        description="`info.contact.name` of the OpenAPI documents this register serves (ADR /core/doc-openapi-"
+        "contact): the deploying municipality. The default is a placeholder: set it.",
+        examples=["Gemeente Utrecht"],
+    )
+    api_contact_url: str = Field(
+        "https://www.gemeente.example",
+        description="`info.contact.url` of the served OpenAPI documents: where the municipality answers questions "
+        "about this API.",
+        examples=["https://www.utrecht.nl/privacy"],
+    )
+    api_contact_email: str = Field(
+        "privacy@gemeente.example",
+        description="`info.contact.email` of the served OpenAPI documents.",
+        examples=["privacy@utrecht.nl"],
     )
     time_zone: str = Field(
         "Europe/Amsterdam", description="Zone in which `beginDatum`/`eindDatum` dates start (R-GETL-2)."
     )
     jwt_max_age_seconds: int = Field(3600, description="Tokens whose `iat` is older than this are refused.")
     jwt_leeway_seconds: int = Field(60, description="Clock skew tolerated on `iat` and `exp`.")
+    max_token_bytes: int = Field(
+        4096,
+        ge=256,
+        description="Longest bearer token accepted; a longer one gets 401 before it is decoded "
+        "(docs/deployment.md, Request limits). A client's HS256 token is a few hundred bytes.",
+    )
     client_cache_seconds: float = Field(
         5.0,
         ge=0,
         description="How long a server process keeps a client registration and a verified token in memory "
         "instead of reading them per request (docs/performance.md). Changes made through the register (CLI, admin "
-        "pages) take effect at once: on PostgreSQL every process hears them (LISTEN/NOTIFY) and caches nothing "
-        "while it cannot; on SQLite a change by another process, and on both a change made by hand in SQL, is "
-        "seen within this time. 0 switches the cache off.",
+        "pages) take effect from the next request on in every server process: on PostgreSQL every process hears "
+        "them (LISTEN/NOTIFY) and caches nothing while it cannot; on SQLite every cached answer is preceded by a "
+        "read of a change counter the database raises on every client change (also a change by hand in SQL). "
+        "Only on PostgreSQL is a change made by hand in SQL seen no later than this time. 0 switches the cache "
+        "off.",
     )
     max_body_bytes: int = Field(1_048_576, description="Request bodies larger than this get 413.")
+    max_header_bytes: int = Field(
+        16_384,
+        ge=1024,
+        description="Largest request head (request line and headers together) `verwerkingenlog serve` reads; a "
+        "larger one gets 431 and the connection is closed (docs/deployment.md, Request limits).",
+    )
     otlp_max_body_bytes: int = Field(
         8_388_608,
         ge=1,
         description="Largest OTLP export (POST /v1/traces) accepted, after gzip decompression; larger ones get 413. "
         "OpenTelemetry batches are larger than single VNG requests (docs/logboek.md).",
+    )
+    otlp_keep_exception_stacktrace: bool = Field(
+        False,
+        description="Keep `exception.stacktrace` of an OTLP span (its `exception` event or attribute) in the entry. "
+        "Off by default (data minimisation: a stack trace can carry personal data and says more than the log needs); "
+        "`exception.type` and `exception.message` are always kept (docs/logboek.md).",
     )
     otlp_grpc_port: int | None = Field(
         None,
@@ -95,11 +145,38 @@ class Settings(BaseSettings):
         "json", description="`json`: one JSON object per line with request_id (for log shippers); `text`: for people."
     )
     log_level: str = Field("INFO", description="Lowest level logged (DEBUG, INFO, WARNING, ERROR).")
+    metrics_address: str = Field(
+        "",
+        description="`host:port` of a separate listener for GET /metrics (no token there), started by "
+        "`verwerkingenlog serve` beside the public port; bind it to an internal interface. Empty: no such "
+        "listener (docs/deployment.md, Monitoring).",
+        examples=["10.0.0.5:9100"],
+    )
     metrics_token: str | None = Field(
         None,
-        description="When set, GET /metrics requires it as a bearer token. Default: /metrics is open "
-        "(expose it only on the internal network).",
+        description="When set, GET /metrics on the public port answers only with `Authorization: Bearer "
+        "<METRICS_TOKEN>`. Unset (the default): /metrics on the public port is 404.",
     )
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        """Refused at start, not at the first scrape."""
+        value = value.strip()
+        if value:
+            _, sep, port = value.rpartition(":")
+            if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"METRICS_ADDRESS must be host:port, not {value!r}")
+        return value
+
+    @property
+    def metrics_listener(self) -> tuple[str, int] | None:
+        """METRICS_ADDRESS as (host, port); None when empty. `[::1]:9100` for IPv6."""
+        if not self.metrics_address:
+            return None
+        host, _, port = self.metrics_address.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
     self_logging: bool = Field(
         True,
         description="Log every read of the log as a processing (§10.5). Switching off is reported at start.",
@@ -127,6 +204,26 @@ class Settings(BaseSettings):
     )
     key_file: Path = Field(
         Path("./data/pseudonymisation.key"), description="Key file used when PSEUDONYMISATION_KEY is unset."
+    )
+    personal_data_objecttypes: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Objecttypes whose every `objectId` is pseudonymised (blind index + encryption, R-PRIV-1), "
+        "whatever its `soortObjectId`: `*` (the default) for every objecttype, or a list. `persoon` is always "
+        "pseudonymised, and so is any identifier whose kind is a spelling of BSN (docs/integrity.md §14, "
+        "README 'Privacy by design').",
+        examples=['["persoon"]'],
+    )
+    client_secret_key: SecretStr | None = Field(
+        None,
+        description="Key(s) that encrypt the API clients' secrets in the database (AES-256-GCM), as "
+        "`ID:SECRET[,ID:SECRET…]` (each secret at least 32 characters; one bare secret is key `default`). The first "
+        "key encrypts, every key decrypts: to rotate, put a new key first, run `verwerkingenlog clients reencrypt`, "
+        "then drop the old one (docs/deployment.md, Key management). Default: a key file created in the data "
+        "directory (CLIENT_KEY_FILE).",
+        examples=["2026-12:$(openssl rand -base64 36),2025-01:…"],
+    )
+    client_key_file: Path = Field(
+        Path("./data/client-secret.key"), description="Key file used when CLIENT_SECRET_KEY is unset."
     )
     migrate_on_start: bool = Field(True, description="Run database migrations when the server starts.")
     idempotency_key_ttl_seconds: int = Field(
@@ -264,7 +361,7 @@ class Settings(BaseSettings):
     admin_oidc_issuer: str | None = Field(
         None,
         description="Issuer URL of the employees' OpenID provider (discovery is used). The admin pages under "
-        "/beheer exist only when this is set (docs/admin.md).",
+        "/beheer exist only when this (or ADMIN_DEMO_LOGIN) is set (docs/admin.md).",
         examples=["https://login.gemeente.nl/realms/medewerkers"],
     )
     admin_oidc_client_id: str | None = Field(
@@ -290,6 +387,12 @@ class Settings(BaseSettings):
         description="Secret (at least 32 characters) that signs the admin session cookie. "
         "Default: a random secret per start (sessions end at restart; set it when running several workers).",
         examples=["$(openssl rand -base64 48)"],
+    )
+    admin_demo_login: bool = Field(
+        False,
+        description="Offer a demo login on the admin pages (pick the role `beheerder` or `fg`, no authentication) "
+        "with a banner on every page; `verwerkingenlog demo` (`make run`) turns it on. Refused at start when "
+        "ADMIN_OIDC_ISSUER is set: a real login and a demo login never coexist.",
     )
     admin_cookie_secure: bool = Field(
         True, description="Send the admin session cookie only over HTTPS (browsers treat localhost as secure)."
@@ -344,6 +447,7 @@ _EXAMPLES: dict[str, str] = {
     "public_base_url": "https://log.gemeente.nl/api/v1",
     "pseudonymisation_key": "$(openssl rand -base64 36)",
     "key_file": "/etc/verwerkingenlog/pseudonymisation.key",
+    "client_key_file": "/etc/verwerkingenlog/client-secret.key",
     "migrate_on_start": "false",
     "self_log_verwerkingsactiviteit_url": "https://log.gemeente.nl/api/v1/verwerkingsactiviteit/3c1f0b1e-…",
     "checkpoint_origin": "log.gemeente.nl/verwerkingenlog",

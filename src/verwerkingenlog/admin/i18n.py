@@ -24,6 +24,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "login_oidc": {"nl": "Inloggen als medewerker", "en": "Log in as an employee"},
     "login_failed": {"nl": "Inloggen is niet gelukt.", "en": "Login failed."},
+    "login": {"nl": "Inloggen", "en": "Log in"},
+    "login_demo": {"nl": "Demo-login", "en": "Demo login"},
+    "login_demo_pick": {"nl": "Kies een demorol", "en": "Pick a demo role"},
+    "demo_name_beheerder": {"nl": "Demo-beheerder", "en": "Demo administrator"},
+    "demo_name_fg": {"nl": "Demo-FG (privacy officer)", "en": "Demo privacy officer (FG)"},
+    "demo_banner": {
+        "nl": "Demonstratieomgeving: inloggen zonder account, met een gekozen rol. Niet voor echte gegevens.",
+        "en": "Demonstration environment: log in without an account, in a role of your choice. Not for real data.",
+    },
     "forbidden": {
         "nl": "U heeft geen toegang tot dit onderdeel. Vraag uw functioneel beheerder om de juiste groep.",
         "en": "You have no access to this part. Ask your administrator for the right group.",
@@ -70,6 +79,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "register opnieuw starten.",
         "en": "Note: the client ‘portal’ is the citizen portal's; after a new secret or revocation the register "
         "must restart.",
+    },
+    "signs_with": {"nl": "Ondertekent met", "en": "Signs with"},
+    "kind_secret": {"nl": "geheim (HS256)", "en": "secret (HS256)"},
+    "kind_public-key": {"nl": "eigen sleutel (publieke sleutel)", "en": "own key (public key)"},
+    "kind_jwks": {"nl": "eigen sleutel (JWKS-URL)", "en": "own key (JWKS URL)"},
+    "own_key": {
+        "nl": "Of: de client ondertekent met een eigen privésleutel (ES256 of EdDSA) en deelt geen geheim. "
+        "Vul dan één van beide in:",
+        "en": "Or: the client signs with a private key of its own (ES256 or EdDSA) and shares no secret. "
+        "Then fill in one of these:",
+    },
+    "public_key_pem": {"nl": "Publieke sleutel (PEM)", "en": "Public key (PEM)"},
+    "jwks_url": {"nl": "JWKS-URL (https)", "en": "JWKS URL (https)"},
+    "client_key_invalid": {
+        "nl": "Deze sleutel of URL is niet te gebruiken: {reason}",
+        "en": "This key or URL cannot be used: {reason}",
+    },
+    "client_own_key": {
+        "nl": "Client {id} is aangemaakt. Het register controleert zijn tokens met zijn publieke sleutel; "
+        "er is geen geheim.",
+        "en": "Client {id} was created. The register verifies its tokens with its public key; there is no secret.",
     },
     "back_to": {"nl": "Terug naar {page}", "en": "Back to {page}"},
     # VAR

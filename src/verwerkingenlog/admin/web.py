@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from verwerkingenlog.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from verwerkingenlog.admin.roles import Permission, Role, allowed, check_role_map, roles_from_claims
+from verwerkingenlog.api.security import PageSecurityMiddleware
 from verwerkingenlog.domain import values
 from verwerkingenlog.domain import var as rules
 from verwerkingenlog.domain.errors import DomainError, InvalidValue, NotFound, ValidationFailed
@@ -39,7 +40,8 @@ from verwerkingenlog.domain.scopes import KNOWN_SCOPES
 from verwerkingenlog.domain.var import ActiviteitFilter
 from verwerkingenlog.portal.security import CSRF_KEY, RateLimiter, csrf_token, csrf_valid
 from verwerkingenlog.services.audit import DENIED, FAILED, OK, Actor, AuditLog, VerifyResults, now_us
-from verwerkingenlog.services.clients import ClientExists, Clients, UnknownScope
+from verwerkingenlog.services.clients import ClientExists, Clients, InvalidCredential, NoSecret, UnknownScope
+from verwerkingenlog.services.web_sessions import WebSessions
 from verwerkingenlog.settings import Settings
 
 log = logging.getLogger("verwerkingenlog.admin")
@@ -60,13 +62,35 @@ class Login(Protocol):
     async def finish(self, request: Request) -> dict[str, Any] | None: ...
 
 
+class DemoLoginRefused(ValueError):
+    """ADMIN_DEMO_LOGIN together with a real OpenID issuer: refused at start-up, as the portal's demo login is."""
+
+
+DEMO_ROLES = (Role.BEHEERDER, Role.FG)
+
+
+class NoOpenIdLogin:
+    """The demo configuration has no OpenID provider: its login route only sends the employee back."""
+
+    async def start(self, request: Request, redirect_uri: str) -> Response:
+        return RedirectResponse(f"{PREFIX}/login", status_code=303)
+
+    async def finish(self, request: Request) -> dict[str, Any] | None:
+        return None
+
+
 class Admin:
     """What the pages share: settings, the register's services (from its app state), the login and role map."""
 
     def __init__(self, settings: Settings, register_app: Any) -> None:
         from verwerkingenlog.admin.oidc import EmployeeLogin
 
-        if not settings.admin_oidc_client_id:
+        if settings.admin_demo_login and settings.admin_oidc_issuer:
+            raise DemoLoginRefused(
+                "ADMIN_DEMO_LOGIN is set together with ADMIN_OIDC_ISSUER: the demo login lets anyone act as an "
+                "administrator and is refused in a configuration with a real login. Unset one of the two."
+            )
+        if settings.admin_oidc_issuer and not settings.admin_oidc_client_id:
             raise ValueError("ADMIN_OIDC_ISSUER is set but ADMIN_OIDC_CLIENT_ID is not: the admin login needs both.")
         self.settings = settings
         self.register_app = register_app
@@ -78,7 +102,8 @@ class Admin:
             secret = secrets.token_urlsafe(48)
             log.warning("ADMIN_SESSION_SECRET is unset: a random one is used; admin sessions end at restart.")
         self.secret = secret
-        self.login: Login = EmployeeLogin(settings)
+        self.login: Login = EmployeeLogin(settings) if settings.admin_oidc_issuer else NoOpenIdLogin()
+        self.sessions = WebSessions("beheer", lambda: register_app.state.db)  # logout ends them (issue 19.6)
 
     def state(self, name: str) -> Any:
         return getattr(self.register_app.state, name)
@@ -116,13 +141,15 @@ def _employee_name(claims: dict[str, Any]) -> str | None:
 
 
 def create_admin(settings: Settings, register_app: Any) -> FastAPI:
-    """The admin app; without ADMIN_OIDC_ISSUER only a page saying that the admin pages are off."""
+    """The admin app; without ADMIN_OIDC_ISSUER (or ADMIN_DEMO_LOGIN) only a page saying that the admin pages
+    are off."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.add_middleware(PageSecurityMiddleware)  # a strict Content-Security-Policy (issue 21.5)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.mount("/portal-static", StaticFiles(directory=str(PORTAL_STATIC)), name="portal-static")
 
-    if not settings.admin_oidc_issuer:
+    if not settings.admin_oidc_issuer and not settings.admin_demo_login:
 
         @app.get("/{path:path}", response_class=HTMLResponse)
         async def off(request: Request, path: str) -> Response:
@@ -170,6 +197,8 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
             "can": (lambda p: allowed(actor.roles, Permission(p))) if actor else (lambda p: False),
             "here": request.url.path,
             "when": when,
+            "demo": settings.admin_demo_login,
+            "oidc": bool(settings.admin_oidc_issuer),
         }
         response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
         response.headers["Cache-Control"] = "no-store"  # secrets are shown once; nothing is cached
@@ -181,13 +210,29 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
     def to_login() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/login", status_code=303)
 
+    def forget(request: Request) -> None:
+        """Clear the session, keeping only the language."""
+        lang = request.session.get("lang")
+        request.session.clear()
+        if lang:
+            request.session["lang"] = lang
+
+    async def logged_in(request: Request) -> Actor | None:
+        """The employee of a session that a login started and no logout ended (services.web_sessions): a cookie
+        replayed after logout, or older than the sessions' maximum age, is cleared and logged out."""
+        actor = actor_of(request)
+        if actor is not None and not await admin.sessions.valid(request.session):
+            forget(request)
+            return None
+        return actor
+
     def guarded(permission: Permission | None, write: bool = False) -> Callable[[Handler], Callable[..., Any]]:
         """Login first (else to the login page), then on a POST the CSRF token (else 400), then the role
         (else 403; a refused write is audited). `permission` None: any logged-in employee with a role."""
 
         def wrap(handler: Handler) -> Callable[..., Any]:
             async def endpoint(request: Request) -> Response:
-                actor = actor_of(request)
+                actor = await logged_in(request)
                 if actor is None:
                     return to_login()
                 if request.method == "POST":
@@ -225,7 +270,8 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
 
     @app.get("/login", response_class=HTMLResponse)
     async def login_page(request: Request) -> Response:
-        return page(request, "login.html", failed=request.query_params.get("mislukt") == "1")
+        await logged_in(request)  # a stale session shows no logout button
+        return page(request, "login.html", failed=request.query_params.get("mislukt") == "1", demo_roles=DEMO_ROLES)
 
     def too_many(request: Request) -> Response | None:
         wait = admin.limiter.allow(f"login:{request.client.host if request.client else 'unknown'}")
@@ -254,10 +300,8 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         if claims is None:
             return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
         roles = roles_from_claims(claims, settings.admin_oidc_roles_claim, admin.role_map)
-        lang = request.session.get("lang")
-        request.session.clear()
-        if lang:
-            request.session["lang"] = lang
+        forget(request)
+        await admin.sessions.start(request.session)
         actor = Actor(str(claims["sub"]), _employee_name(claims), tuple(r.value for r in roles))
         request.session.update(sub=actor.subject, name=actor.name, roles=list(actor.roles))
         request.session[CSRF_KEY] = secrets.token_urlsafe(32)
@@ -265,18 +309,39 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         await admin.audit.record(actor, "inloggen", None, outcome, detail)
         return RedirectResponse(f"{PREFIX}/", status_code=303)
 
+    @app.post("/login/demo")
+    async def login_demo(request: Request) -> Response:
+        """The demo login (ADMIN_DEMO_LOGIN only): pick a role, no authentication. Like a real login it starts
+        a fresh session and is audited, as `demo:<role>`."""
+        if not settings.admin_demo_login:
+            return message(request, "not_found", 404)
+        refused = too_many(request)
+        if refused is not None:
+            return refused
+        form = await form_of(request)
+        if not csrf_valid(request.session, form.get("csrf")):
+            return message(request, "session_expired", 400)
+        role = next((r for r in DEMO_ROLES if r.value == form.get("rol")), None)
+        if role is None:
+            return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
+        forget(request)
+        await admin.sessions.start(request.session)
+        actor = Actor(f"demo:{role.value}", translate(f"demo_name_{role.value}", _lang(request)), (role.value,))
+        request.session.update(sub=actor.subject, name=actor.name, roles=list(actor.roles))
+        request.session[CSRF_KEY] = secrets.token_urlsafe(32)
+        await admin.audit.record(actor, "inloggen", None, OK, "demo login (ADMIN_DEMO_LOGIN)")
+        return RedirectResponse(f"{PREFIX}/", status_code=303)
+
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         form = await form_of(request)
         if not csrf_valid(request.session, form.get("csrf")):
             return message(request, "session_expired", 400)
-        actor = actor_of(request)
+        actor = await logged_in(request)
         if actor is not None:
             await admin.audit.record(actor, "uitloggen")
-        lang = request.session.get("lang")
-        request.session.clear()
-        if lang:
-            request.session["lang"] = lang
+        await admin.sessions.end(request.session)  # a copy of the cookie is logged out too
+        forget(request)
         return to_login()
 
     @app.post("/taal")
@@ -311,27 +376,40 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
 
     @route("/clients", ["POST"], Permission.CLIENTS, write=True)
     async def client_create(request: Request, actor: Actor) -> Response:
-        """Register a client with the chosen scopes; its secret is shown once, on this response only."""
+        """Register a client with the chosen scopes; its secret is shown once, on this response only. With a
+        public key or JWKS URL there is no secret: the client signs with its own private key."""
         form = await request.form()
         client_id = str(form.get("client_id") or "").strip()
         chosen = [s for s in form.getlist("scope") if isinstance(s, str)]
+        public_key = str(form.get("public_key") or "").strip() or None
+        jwks_url = str(form.get("jwks_url") or "").strip() or None
         lang = _lang(request)
         try:
-            new = await clients().add(client_id, chosen)
+            new = await clients().add(client_id, chosen, public_key=public_key, jwks_url=jwks_url)
+        except InvalidCredential as exc:
+            await admin.audit.record(actor, "client:aanmaken", client_id[:255], FAILED, "unusable key or URL")
+            return await clients_page(request, 400, error=translate("client_key_invalid", lang, reason=str(exc)))
         except ClientExists:
             await admin.audit.record(actor, "client:aanmaken", client_id, FAILED, "exists already")
             return await clients_page(request, 400, error=translate("client_exists", lang, id=client_id))
         except (UnknownScope, ValueError):
             await admin.audit.record(actor, "client:aanmaken", client_id[:255], FAILED, "invalid id or scope")
             return await clients_page(request, 400, error=translate("client_invalid", lang))
-        await admin.audit.record(actor, "client:aanmaken", new.client_id, OK, "scopes: " + " ".join(sorted(new.scopes)))
+        detail = ("" if new.kind == "secret" else f"{new.kind}; ") + "scopes: " + " ".join(sorted(new.scopes))
+        await admin.audit.record(actor, "client:aanmaken", new.client_id, OK, detail)
+        if new.secret is None:
+            return await clients_page(request, notice=translate("client_own_key", lang, id=new.client_id))
         return page(request, "secret.html", client_id=new.client_id, secret=new.secret)
 
     @route("/clients/{client_id}/rotate", ["POST"], Permission.CLIENTS, write=True)
     async def client_rotate(request: Request, actor: Actor) -> Response:
         """A new secret (services.clients.rotate): tokens signed with the old one stop working at once."""
         client_id = request.path_params["client_id"]
-        rotated = await clients().rotate(client_id)
+        try:
+            rotated = await clients().rotate(client_id)
+        except NoSecret:
+            await admin.audit.record(actor, "client:nieuw-geheim", client_id, FAILED, "signs with its own key")
+            return await clients_page(request, 400, error=translate("client_own_key", _lang(request), id=client_id))
         if rotated is None:
             await admin.audit.record(actor, "client:nieuw-geheim", client_id, FAILED, "no such client")
             return message(request, "not_found", 404)

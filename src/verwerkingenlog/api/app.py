@@ -15,15 +15,22 @@ from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
 from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, tracing, var
+from verwerkingenlog.api.allow import AllowMiddleware
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
-from verwerkingenlog.api.problems import handle_domain_error, handle_unexpected, problem_response
-from verwerkingenlog.api.security import RateLimiter, SecurityHeadersMiddleware
+from verwerkingenlog.api.problems import (
+    handle_database_error,
+    handle_domain_error,
+    handle_unexpected,
+    problem_response,
+)
+from verwerkingenlog.api.security import HeadLimitMiddleware, RateLimiter, SecurityHeadersMiddleware
 from verwerkingenlog.domain.errors import DomainError
 from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.observability import configure_logging
 from verwerkingenlog.services.client_cache import start_client_cache
 from verwerkingenlog.services.clients import Clients
+from verwerkingenlog.services.herpseudonimisering import repseudonymise
 from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.partitions import Partitions
 from verwerkingenlog.services.register import Register, wall_clock_us
@@ -31,7 +38,8 @@ from verwerkingenlog.services.tokens import TokenVerifier
 from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate
-from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.client_secrets import keyring_from_settings
+from verwerkingenlog.store.db import DATABASE_ERRORS, Database
 from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.pseudonymisation import Pseudonymiser, load_secret
 from verwerkingenlog.store.read import LogReader
@@ -60,7 +68,9 @@ def self_log_profile(settings: Settings) -> SelfLogProfile | None:
 
 
 def build_register(settings: Settings, db: Database) -> Register:
-    codec = RowCodec(Pseudonymiser(load_secret(settings.pseudonymisation_key, settings.key_file)))
+    codec = RowCodec(
+        Pseudonymiser(load_secret(settings.pseudonymisation_key, settings.key_file), settings.personal_data_objecttypes)
+    )
     writer = LogWriter(codec)
     return Register(
         db,
@@ -69,6 +79,7 @@ def build_register(settings: Settings, db: Database) -> Register:
         self_log_profile(settings),
         idempotency_ttl_us=settings.idempotency_key_ttl_seconds * 1_000_000,
         committer=GroupCommitter(db, writer, settings.group_commit_window_ms / 1000, settings.group_commit_max_batch),
+        read_after_write_seconds=settings.database_read_after_write_seconds,
     )
 
 
@@ -103,27 +114,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, settings.database_read_url)
+        keyring = keyring_from_settings(settings)  # a malformed CLIENT_SECRET_KEY stops the start here
         if settings.migrate_on_start:
-            await migrate.upgrade(db)
+            await migrate.upgrade(db, keyring=keyring)
         if not settings.self_logging:
             log.warning("SELF_LOGGING is off: reads of the log are NOT logged as processings (§10.5).")
-        clients = Clients(db)
+        clients = Clients(db, keyring)
         app.state.settings = settings
         app.state.db = db
         app.state.clients = clients
         app.state.register = build_register(settings, db)
         app.state.var = VarService(db)
-        app.state.logboek = logboek_service(app.state.register, app.state.var)
-        client_listener = await start_client_cache(db.url, db.is_sqlite, settings.client_cache_seconds)
+        app.state.logboek = logboek_service(app.state.register, app.state.var, settings.otlp_keep_exception_stacktrace)
+        client_listener = await start_client_cache(
+            db.url, db.is_sqlite, settings.client_cache_seconds, db.postgres.connect if db.postgres else None
+        )
         app.state.verifier = TokenVerifier(
-            clients, settings.jwt_max_age_seconds, settings.jwt_leeway_seconds, settings.client_cache_seconds
+            clients,
+            settings.jwt_max_age_seconds,
+            settings.jwt_leeway_seconds,
+            settings.client_cache_seconds,
+            settings.max_token_bytes,
         )
         app.state.integrity = build_integrity(settings, db)
         app.state.register.committer.on_batch = app.state.metrics.batch_size.observe  # group-commit batch sizes
         await start_otlp_grpc(app, settings)
         if settings.migrate_on_start:
             await app.state.integrity.adopt_existing(app.state.register.reader, app.state.var.store)
+            try:
+                await repseudonymise(db, app.state.register.reader.codec)
+            except Exception:  # e.g. a role without the owner's rights: the data stays readable, say so loudly
+                log.exception("re-pseudonymising objectIds stored in the clear failed: run `verwerkingenlog migrate`")
         checkpoints = None
         if settings.checkpoint_interval_seconds:
             checkpoints = asyncio.create_task(app.state.integrity.run(), name="checkpoints")
@@ -168,13 +190,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
             expose_headers=["API-version", "Location", "X-Request-ID"],
         )
+    app.add_middleware(HeadLimitMiddleware, max_header_bytes=settings.max_header_bytes)
+    app.add_middleware(ops.MetricsListenerMiddleware, settings=settings)
     app.add_middleware(ops.RequestMiddleware, metrics=app.state.metrics)
+    app.add_middleware(AllowMiddleware, routes=app.router.routes)  # RFC 9110: Allow on every 405, of every router
     # OpenTelemetry tracing: off unless the standard OTEL_* variables ask for it (api/tracing.py).
     app.state.tracer_provider = tracing.provider_from_environment()
     if app.state.tracer_provider is not None:
         app.add_middleware(tracing.TracingMiddleware, tracer=app.state.tracer_provider.get_tracer("verwerkingenlog"))
     app.add_exception_handler(DomainError, handle_domain_error)
     app.add_exception_handler(Exception, handle_unexpected)
+    for database_error in DATABASE_ERRORS:  # a failover: 503 (api/problems.py)
+        app.add_exception_handler(database_error, handle_database_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> Response:

@@ -25,7 +25,8 @@ LIST_PARAMS = (
     "beginDatum",
     "eindDatum",
     "vertrouwelijkheid",
-    "vertrouwelijkheid__in",
+    "vertrouwelijkheidIn",
+    "vertrouwelijkheid__in",  # deprecated name of vertrouwelijkheidIn
     "verwerkingsactiviteitId",
     *params.PAGINATION,
 )

@@ -30,7 +30,9 @@ async def negotiated(request: Request) -> None:
         return
     ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
     if not ranges & _ACCEPTABLE:
-        raise NotAcceptable(f"This API answers in {JSON}; the Accept header {accept!r} excludes it.")
+        # Header values are never echoed (here nor below): a client that put its token in the wrong header
+        # would find it in the register's log (issue 21.4).
+        raise NotAcceptable(f"This API answers in {JSON}; the Accept header sent excludes it.")
 
 
 async def json_body(request: Request) -> bytes:
@@ -39,7 +41,8 @@ async def json_body(request: Request) -> bytes:
     ctype = request.headers.get("content-type", "")
     if ctype.split(";")[0].strip().lower() != JSON:
         raise UnsupportedMediaType(
-            f"Send the body as {JSON}" + (f", not {ctype!r}." if ctype else " (the Content-Type header is missing).")
+            f"Send the body as {JSON}"
+            + (", not as the Content-Type sent." if ctype else " (the Content-Type header is missing).")
         )
     return await bounded_body(request, max_body_bytes_for(settings, getattr(request.state, "client_id", None)))
 

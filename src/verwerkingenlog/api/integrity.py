@@ -2,7 +2,10 @@
 
 Everything here is hashes, sizes and signatures: no personal data. So the checkpoints, the keys, consistency
 proofs and inclusion proofs *by leaf index* are public (an auditor or a citizen's app needs no account).
-An inclusion proof *by actieId* needs a registered client (any scope): it tells whether an actieId exists.
+An inclusion proof *by actieId* needs a registered client and applies the visibility of reading that action
+(R-GETS-4): an action whose current vertrouwelijkheid is not `normaal` is provable by actieId only for
+read:confidential; for anyone else it is answered exactly like an unknown actieId (404, same body), because
+the proof would tell that it exists (issue 19.2). By leaf index it stays public: hashes only.
 
 `LeafIndexMiddleware` adds the `Leaf-Index` header (extension) to every POST, PUT, PATCH and DELETE response
 that stored versions: the leaf index of each, comma-separated, so that a client can ask for its proof later.
@@ -168,11 +171,12 @@ async def inclusion(request: Request) -> Response:
         c.add("actieId", "required", "Give actieId or leafIndex.")
     if raw_id and "leafIndex" in q:
         c.add("leafIndex", "invalid", "Give actieId or leafIndex, not both.")
+    caller_scopes: frozenset[str] = frozenset()
     if raw_id:
-        await authenticated(request)
+        caller_scopes = (await authenticated(request)).scopes
     c.raise_if_any()
     try:
-        proof = await _integrity(request).inclusion(leaf_index, actie_id, tree_size)
+        proof = await _integrity(request).inclusion(leaf_index, actie_id, tree_size, caller_scopes)
     except NotYetCheckpointed as exc:
         return _not_yet(exc)
     return json_response(

@@ -1,8 +1,9 @@
 """Logboek Dataverwerkingen read extension: POST /api/v1/processing-activities (logboek-extensie-lezen).
 
-The criteria come as a JSON body (and, as the extension's OpenAPI also allows, as query parameters); at least
-one is required. Every current entry is found, whether it arrived through OTLP or the VNG Bewerking API, and
-shown in the Logius shape (domain.logboek.logius_shape). Scopes and visibility are the Inzage API's.
+The criteria come as a JSON body (and, as the extension's OpenAPI also allows, as query parameters); a query
+must name a data subject or a trace (issue 21.1: a period or an activity alone would enumerate every person).
+Every current entry is found, whether it arrived through OTLP or the VNG Bewerking API, and shown in the Logius
+shape (domain.logboek.logius_shape). Scopes and visibility are the Inzage API's.
 
 Pagination is left open by the extension; here: query parameters `page` (from 1) and `pageSize` (default 100,
 at most 1000), newest first; the total goes in the `X-Total-Count` header and neighbouring pages in a
@@ -106,6 +107,12 @@ def criteria_of(c: params.Collector, body: Any, query: dict[str, str]) -> Criter
     given = (criteria.trace_id, criteria.start_us, criteria.end_us, criteria.activity, criteria.subject_id)
     if not c.problems and all(v is None for v in given):
         c.add("body", "required", "Give at least one criterion: traceId, startTime, endTime or a dpl.core attribute.")
+    elif not c.problems and criteria.trace_id is None and criteria.subject_id is None:
+        # Issue 21.1: the read extension follows a person or a trace, like the Inzage API; a period or an
+        # activity alone would list every data subject of the register.
+        reason = "Name a data subject (dpl.core.data_subject_id) or a trace (traceId); other criteria only narrow."
+        c.add("traceId", "required", reason)
+        c.add(rules.DATA_SUBJECT_ID, "required", reason)
     return criteria
 
 
@@ -146,9 +153,9 @@ async def processing_activities(request: Request, caller: Caller = Depends(requi
     return json_response({"processingActivities": results}, headers=headers)
 
 
-def logboek_service(register: Register, var: VarService) -> Logboek:
+def logboek_service(register: Register, var: VarService, keep_stacktrace: bool = False) -> Logboek:
     """The Logboek service over the register's own reader and writer (one store, one Merkle log)."""
-    return Logboek(register, var, LogboekStore(register.reader.codec))
+    return Logboek(register, var, LogboekStore(register.reader.codec), keep_stacktrace)
 
 
 def mount_logboek(app: FastAPI) -> None:

@@ -20,12 +20,15 @@ from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select, text
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from verwerkingenlog.api.http import json_response
+from verwerkingenlog.api.problems import problem_response
 from verwerkingenlog.domain.errors import NotAuthenticated
-from verwerkingenlog.observability import BSN_LIKE, request_id
+from verwerkingenlog.observability import BSN_LIKE, holds_token, request_id
+from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate
 from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.integrity import tree_size
@@ -150,7 +153,7 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        plain = _GOOD_REQUEST_ID.fullmatch(given) and not BSN_LIKE.search(given)
+        plain = _GOOD_REQUEST_ID.fullmatch(given) and not BSN_LIKE.search(given) and not holds_token(given)
         rid = given if plain else uuid.uuid4().hex
         token = request_id.set(rid)
         status = 500
@@ -216,13 +219,41 @@ async def ready(request: Request) -> Response:
     return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
 
 
+def on_metrics_listener(scope: Scope, settings: Settings) -> bool:
+    """Whether the request arrived on the METRICS_ADDRESS listener (`verwerkingenlog serve` adds its socket to the
+    same server, so the local port tells them apart)."""
+    listener = settings.metrics_listener
+    server = scope.get("server")
+    return listener is not None and server is not None and server[1] == listener[1]
+
+
+class MetricsListenerMiddleware:
+    """The METRICS_ADDRESS listener serves GET /metrics and nothing else: the API never answers on it."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and on_metrics_listener(scope, self.settings) and scope["path"] != "/metrics":
+            detail = "The metrics listener serves GET /metrics only."
+            await problem_response(404, "not_found", "Not found.", detail)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    """Prometheus text format. With METRICS_TOKEN set, the scraper must send it as a bearer token."""
-    expected = request.app.state.settings.metrics_token
-    given = request.headers.get("authorization", "")
-    if expected and not secrets.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-        raise NotAuthenticated("Send the METRICS_TOKEN as a bearer token to read the metrics.")
+    """Prometheus text format (issue 19.7: off the public port by default). On the METRICS_ADDRESS listener as
+    is; on the public port only with METRICS_TOKEN set and sent as a bearer token, else 404 like any unknown path."""
+    settings: Settings = request.app.state.settings
+    if not on_metrics_listener(request.scope, settings):
+        expected = settings.metrics_token
+        if not expected:
+            raise StarletteHTTPException(404)  # exactly as an unknown path answers
+        given = request.headers.get("authorization", "")
+        if not secrets.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise NotAuthenticated("Send the METRICS_TOKEN as a bearer token to read the metrics.")
     m: Metrics = request.app.state.metrics
     await m.refresh_from(request.app.state.db)
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -14,18 +14,20 @@ import gzip
 import json
 import zlib
 from collections.abc import Iterable, Mapping
+from math import isfinite
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as svc
 from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
 from starlette.responses import Response
 
 from verwerkingenlog.api.auth import requires
 from verwerkingenlog.api.http import bounded_body
 from verwerkingenlog.domain.errors import RequestTooLarge, UnsupportedMediaType, ValidationFailed
-from verwerkingenlog.domain.logboek import AttributeValue, Span, Status
+from verwerkingenlog.domain.logboek import AttributeValue, Span, SpanEvent, Status
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.services.otlp import ExportResult, Logboek
 from verwerkingenlog.settings import Settings
@@ -64,6 +66,10 @@ def _pb_attributes(kvs: Iterable[common_pb2.KeyValue]) -> dict[str, AttributeVal
     return {kv.key: _pb_value(kv.value) for kv in kvs}
 
 
+def _pb_events(events: Iterable[trace_pb2.Span.Event]) -> tuple[SpanEvent, ...]:
+    return tuple(SpanEvent(e.name, e.time_unix_nano, _pb_attributes(e.attributes)) for e in events)
+
+
 def spans_from_protobuf(body: bytes) -> list[Span]:
     request = svc.ExportTraceServiceRequest()
     try:
@@ -87,15 +93,59 @@ def spans_from_protobuf(body: bytes) -> list[Span]:
                         status_message=s.status.message or None,
                         attributes=_pb_attributes(s.attributes),
                         resource=resource,
+                        events=_pb_events(s.events),
                     )
                 )
     return out
 
 
 # -- JSON (OTLP/JSON: lowerCamelCase keys, ids as hex, 64-bit integers as strings or numbers) ------------
+#
+# The numbers follow the protobuf JSON mapping of the OTLP fields: a fixed64 time is 0 … 2^64 − 1 and an int64
+# attribute −2^63 … 2^63 − 1, as a JSON integer or its decimal string; a double is a number or "NaN",
+# "Infinity", "-Infinity". Anything else is not an OTLP message: a 400 naming the field (its JSON path).
+
+_UINT64 = (0, 2**64 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
 
 
-def _json_value(v: Any) -> AttributeValue:
+def _invalid(path: str, reason: str) -> ValidationFailed:
+    """A value the OTLP/JSON mapping does not allow: named by its path (a DomainError, so no `except ValueError`
+    below turns it into a message about the whole body)."""
+    return ValidationFailed.one(path, "invalid", reason)
+
+
+def _decimal(text: str) -> bool:
+    digits = text[1:] if text.startswith("-") else text
+    return digits.isascii() and digits.isdigit()
+
+
+def _integer(raw: Any, path: str, bounds: tuple[int, int]) -> int:
+    if isinstance(raw, bool):
+        raise _invalid(path, "must be an integer, not a boolean")
+    if isinstance(raw, float) and isfinite(raw) and raw.is_integer():
+        value = int(raw)
+    elif isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str) and len(raw) <= 40 and _decimal(raw.strip()):
+        value = int(raw)
+    else:
+        raise _invalid(path, "must be an integer (a JSON number or its decimal string)")
+    if not bounds[0] <= value <= bounds[1]:
+        raise _invalid(path, f"must be between {bounds[0]} and {bounds[1]}")
+    return value
+
+
+def _double(raw: Any, path: str) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise _invalid(path, 'must be a number or "NaN", "Infinity", "-Infinity"')
+    try:
+        return float(raw)
+    except ValueError:
+        raise _invalid(path, 'must be a number or "NaN", "Infinity", "-Infinity"') from None
+
+
+def _json_value(v: Any, path: str) -> AttributeValue:
     if not isinstance(v, Mapping):
         return None
     if "stringValue" in v:
@@ -103,49 +153,67 @@ def _json_value(v: Any) -> AttributeValue:
     if "boolValue" in v:
         return bool(v["boolValue"])
     if "intValue" in v:
-        return int(v["intValue"])
+        return _integer(v["intValue"], f"{path}.intValue", _INT64)
     if "doubleValue" in v:
-        return float(v["doubleValue"])
+        return _double(v["doubleValue"], f"{path}.doubleValue")
     if "arrayValue" in v:
-        return [_json_value(x) for x in (v["arrayValue"] or {}).get("values", [])]
+        values = (v["arrayValue"] or {}).get("values", [])
+        return [_json_value(x, f"{path}.arrayValue.values[{i}]") for i, x in enumerate(values)]
     if "kvlistValue" in v:
-        return _json_attributes((v["kvlistValue"] or {}).get("values", []))
+        return _json_attributes((v["kvlistValue"] or {}).get("values", []), f"{path}.kvlistValue.values")
     if "bytesValue" in v:
         return base64.b64decode(v["bytesValue"]).hex()
     return None
 
 
-def _json_attributes(kvs: Any) -> dict[str, AttributeValue]:
-    return {str(kv["key"]): _json_value(kv.get("value")) for kv in kvs or []}
+def _json_attributes(kvs: Any, path: str) -> dict[str, AttributeValue]:
+    return {str(kv["key"]): _json_value(kv.get("value"), f"{path}[{i}].value") for i, kv in enumerate(kvs or [])}
 
 
-def _json_status(raw: Any) -> int:
+def _json_status(raw: Any, path: str) -> int:
     code = (raw or {}).get("code", 0)
-    return _STATUS_NAMES.get(code, 0) if isinstance(code, str) else int(code)
+    return _STATUS_NAMES.get(code, 0) if isinstance(code, str) else _integer(code, f"{path}.code", _INT64)
+
+
+def _json_time(s: Mapping[str, Any], key: str, path: str) -> int:
+    raw = s.get(key)
+    return 0 if raw is None else _integer(raw, f"{path}.{key}", _UINT64)
+
+
+def _json_span(s: Mapping[str, Any], resource: dict[str, AttributeValue], path: str) -> Span:
+    events = tuple(
+        SpanEvent(
+            str(e.get("name", "")),
+            _json_time(e, "timeUnixNano", f"{path}.events[{i}]"),
+            _json_attributes(e.get("attributes"), f"{path}.events[{i}].attributes"),
+        )
+        for i, e in enumerate(s.get("events") or [])
+    )
+    return Span(
+        trace_id=str(s.get("traceId", "")).lower(),
+        span_id=str(s.get("spanId", "")).lower(),
+        parent_span_id=str(s.get("parentSpanId") or "").lower() or None,
+        name=str(s.get("name", "")),
+        start_ns=_json_time(s, "startTimeUnixNano", path),
+        end_ns=_json_time(s, "endTimeUnixNano", path),
+        status=_STATUS.get(_json_status(s.get("status"), f"{path}.status"), Status.UNSET),
+        status_message=(s.get("status") or {}).get("message") or None,
+        attributes=_json_attributes(s.get("attributes"), f"{path}.attributes"),
+        resource=resource,
+        events=events,
+    )
 
 
 def spans_from_json(body: bytes) -> list[Span]:
     try:
         request = json.loads(body)
         out = []
-        for rs in request.get("resourceSpans", []):
-            resource = _json_attributes((rs.get("resource") or {}).get("attributes"))
-            for ss in rs.get("scopeSpans", []):
-                for s in ss.get("spans", []):
-                    out.append(
-                        Span(
-                            trace_id=str(s.get("traceId", "")).lower(),
-                            span_id=str(s.get("spanId", "")).lower(),
-                            parent_span_id=str(s.get("parentSpanId") or "").lower() or None,
-                            name=str(s.get("name", "")),
-                            start_ns=int(s.get("startTimeUnixNano") or 0),
-                            end_ns=int(s.get("endTimeUnixNano") or 0),
-                            status=_STATUS.get(_json_status(s.get("status")), Status.UNSET),
-                            status_message=(s.get("status") or {}).get("message") or None,
-                            attributes=_json_attributes(s.get("attributes")),
-                            resource=resource,
-                        )
-                    )
+        for r, rs in enumerate(request.get("resourceSpans", [])):
+            path = f"resourceSpans[{r}]"
+            resource = _json_attributes((rs.get("resource") or {}).get("attributes"), f"{path}.resource.attributes")
+            for i, ss in enumerate(rs.get("scopeSpans", [])):
+                for j, s in enumerate(ss.get("spans", [])):
+                    out.append(_json_span(s, resource, f"{path}.scopeSpans[{i}].spans[{j}]"))
         return out
     except (ValueError, TypeError, AttributeError, KeyError) as exc:
         raise ValidationFailed.one("body", "invalid", f"Not an OTLP/JSON ExportTraceServiceRequest: {exc}") from None
@@ -160,7 +228,7 @@ async def _body(request: Request, limit: int) -> bytes:
     if encoding in ("", "identity"):
         return body
     if encoding != "gzip":
-        raise UnsupportedMediaType(f"Content-Encoding {encoding!r} is not supported; send gzip or none.")
+        raise UnsupportedMediaType("The Content-Encoding sent is not supported; send gzip or none.")
     try:
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         out = inflater.decompress(body, limit + 1)

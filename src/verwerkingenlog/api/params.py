@@ -127,8 +127,9 @@ def object_filter(
 
 
 def vertrouwelijkheid_filter(c: Collector, q: QueryParams) -> frozenset[Vertrouwelijkheid] | None:
-    """R-GETL-4 (AMB-04): repeated, comma-separated, or via the alias `vertrouwelijkheid__in`."""
-    raw = q.getlist("vertrouwelijkheid") + q.getlist("vertrouwelijkheid__in")
+    """R-GETL-4 (AMB-04): repeated, comma-separated, or via the alias `vertrouwelijkheidIn` (and its deprecated
+    earlier name `vertrouwelijkheid__in`, which the ADR's camelCase rule flags)."""
+    raw = q.getlist("vertrouwelijkheid") + q.getlist("vertrouwelijkheidIn") + q.getlist("vertrouwelijkheid__in")
     if not raw:
         return None
     out: set[Vertrouwelijkheid] = set()

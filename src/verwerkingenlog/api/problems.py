@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from verwerkingenlog.domain.errors import DomainError, TooManyRequests, ValidationFailed
+from verwerkingenlog.store.db import database_unavailable
 
 log = logging.getLogger("verwerkingenlog.api")
 
@@ -56,7 +57,28 @@ async def handle_domain_error(_request: Request, exc: Exception) -> Response:
     return domain_error_response(exc)
 
 
+DATABASE_RETRY_AFTER_SECONDS = 1
+"""A failover takes seconds (docs/deployment.md#high-availability): clients may retry soon, with the same key."""
+
+
+async def handle_database_error(request: Request, exc: Exception) -> Response:
+    """For database and socket errors, inside the request middleware: the request log line and the metrics
+    show the 503 the client gets."""
+    return await handle_unexpected(request, exc)
+
+
 async def handle_unexpected(_request: Request, exc: Exception) -> Response:
+    if database_unavailable(exc):
+        log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+        response = problem_response(
+            503,
+            "unavailable",
+            "The database is unavailable.",
+            "The register could not complete this request now; whatever it was to store may or may not be stored. "
+            "Retry with the same Idempotency-Key: it is stored exactly once.",
+        )
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     log.exception("unexpected error", exc_info=exc)
     return problem_response(
         500, "error", "An unexpected error occurred.", "The register could not complete the request."

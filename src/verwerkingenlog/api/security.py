@@ -24,6 +24,7 @@ from collections.abc import Callable
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from verwerkingenlog.api.problems import problem_response
 from verwerkingenlog.domain.errors import TooManyRequests
 from verwerkingenlog.settings import Settings
 
@@ -33,6 +34,34 @@ STATIC_HEADERS = {
     "Content-Security-Policy": "frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
+
+
+# The portal's and the admin pages' policy (issue 21.5; docs/deployment.md, Content-Security-Policy): their pages
+# are server-rendered HTML with one or two same-origin stylesheets, no script at all, no inline style, and forms
+# that post to themselves. Everything else is refused, so an injected <script>, style or form target does nothing.
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class PageSecurityMiddleware:
+    """PAGE_CSP on every response of a web UI (the portal, the admin pages), in place of the API's
+    `frame-ancestors 'none'` that SecurityHeadersMiddleware sets on the rest."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Content-Security-Policy"] = PAGE_CSP
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
 
 
 class SecurityHeadersMiddleware:
@@ -57,6 +86,35 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def head_bytes(scope: Scope) -> int:
+    """The size of a request's head as it was sent: request line (path and query) and every header line."""
+    size = len(scope.get("raw_path") or scope["path"].encode()) + len(scope.get("query_string", b"")) + 14
+    return size + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+
+
+class HeadLimitMiddleware:
+    """MAX_HEADER_BYTES, exactly (docs/deployment.md, Request limits): a request whose request line and headers are
+    larger gets 431 problem+json. The server's protocol (api/transport.py) bounds the memory before this."""
+
+    def __init__(self, app: ASGIApp, max_header_bytes: int) -> None:
+        self.app = app
+        self.max_header_bytes = max_header_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and head_bytes(scope) > self.max_header_bytes:
+            detail = (
+                f"The request line and headers together may be at most {self.max_header_bytes} bytes "
+                "(MAX_HEADER_BYTES)."
+            )
+            response = problem_response(
+                431, "request_header_fields_too_large", "Request header fields too large.", detail
+            )
+            response.headers["Connection"] = "close"
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class RateLimiter:

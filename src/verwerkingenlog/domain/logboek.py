@@ -12,6 +12,7 @@ Pure: no I/O, no framework imports.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,16 @@ BEWAARTERMIJN: Final = "verwerkingenlog.bewaartermijn"
 # Attributes that identify a user: refused, because a Logius log line holds no user identities.
 USER_IDENTITY_ATTRIBUTES: Final[frozenset[str]] = frozenset({"enduser.id", "user.id", "user.name", "user.email"})
 SERVICE_NAME: Final = "service.name"
+# Span events (OpenTelemetry semantic conventions, "Recording exceptions"): an SDK records an exception as an event
+# named `exception`; the first is flattened into the entry's `exception.*` attributes, the others counted.
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_PREFIX: Final = "exception."
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
+FURTHER_EXCEPTIONS: Final = "verwerkingenlog.exception.further"
+# Every other event is kept, in order, under this attribute (name, time, attributes): never dropped in silence.
+EVENTS: Final = "verwerkingenlog.events"
+# The largest nanosecond time the register stores (a signed 64-bit column on both databases): 2262-04-11.
+MAX_NS: Final = 2**63 - 1
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -59,6 +70,15 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SpanEvent:
+    """A span event (OTLP Span.Event): a name, a time and attributes."""
+
+    name: str
+    time_ns: int
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Span:
     """A span as the OTLP receiver decoded it (protobuf or JSON), ids as lowercase hex."""
 
@@ -72,6 +92,7 @@ class Span:
     status_message: str | None = None
     attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
     resource: Mapping[str, AttributeValue] = field(default_factory=dict)
+    events: Sequence[SpanEvent] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +172,37 @@ def retention_from_profile(profile_bewaartermijn: str | None) -> str | None:
         return None
 
 
-def map_span(span: Span, profile_bewaartermijn: str | None = None) -> Mapped:
+def _with_events(attrs: Mapping[str, AttributeValue], events: Sequence[SpanEvent], stacktrace: bool) -> dict[str, Any]:
+    """The attributes to keep, with the span's events folded in (semantic conventions, "Recording exceptions").
+
+    The first `exception` event gives `exception.type`, `exception.message` (and the other `exception.*`), unless
+    the span itself set them; further `exception` events are counted in `verwerkingenlog.exception.further`. Other
+    events are kept under `verwerkingenlog.events`. `exception.stacktrace` only when the register is configured to
+    keep it (OTLP_KEEP_EXCEPTION_STACKTRACE; data minimisation, AVG art. 5(1)(c): a stack trace can carry data).
+    """
+    kept: dict[str, Any] = dict(attrs)
+    exceptions = [e for e in events if e.name == EXCEPTION_EVENT]
+    if exceptions:
+        for key, value in exceptions[0].attributes.items():
+            if key.startswith(EXCEPTION_PREFIX):
+                kept.setdefault(key, value)
+        if len(exceptions) > 1:
+            kept[FURTHER_EXCEPTIONS] = len(exceptions) - 1
+    if not stacktrace:
+        kept.pop(EXCEPTION_STACKTRACE, None)
+    others = [e for e in events if e.name != EXCEPTION_EVENT]
+    for e in others:
+        users = sorted(USER_IDENTITY_ATTRIBUTES & set(e.attributes))
+        if users:
+            raise SpanRejected(f"event {e.name!r} must not contain user identities ({', '.join(users)})")
+    if others:
+        kept[EVENTS] = [
+            {"name": e.name, "timeUnixNano": str(e.time_ns), "attributes": dict(e.attributes)} for e in others
+        ]
+    return kept
+
+
+def map_span(span: Span, profile_bewaartermijn: str | None = None, keep_stacktrace: bool = False) -> Mapped:
     """A Logius log line → a first VNG version's content (or SpanRejected with the reason).
 
     - trace_id/span_id: 16/8 bytes, not all zero (Logius: trace_id, span_id).
@@ -162,6 +213,8 @@ def map_span(span: Span, profile_bewaartermijn: str | None = None) -> Mapped:
     - no user identities (enduser.id and the like are refused, not silently dropped).
     - name: actieNaam; a root span (no parent) also names the verwerking (verwerkingNaam).
     - retention: the span's verwerkingenlog.bewaartermijn, else the activity's profile (Logius decision).
+    - times: at most 2^63 − 1 ns (OTLP's fixed64 goes further; the register stores signed 64-bit).
+    - events: an `exception` event becomes `exception.*` attributes, others are kept (`_with_events`).
     """
     if not _HEX32.fullmatch(span.trace_id) or set(span.trace_id) == {"0"}:
         raise SpanRejected("trace_id must be 16 bytes and not all zero")
@@ -174,6 +227,10 @@ def map_span(span: Span, profile_bewaartermijn: str | None = None) -> Mapped:
         raise SpanRejected("name must not be empty")
     if span.start_ns <= 0:
         raise SpanRejected("start_time is missing")
+    if span.start_ns > MAX_NS:
+        raise SpanRejected("start_time is after 2262-04-11 (2^63 - 1 ns), beyond what the register stores")
+    if span.end_ns > MAX_NS:
+        raise SpanRejected("end_time is after 2262-04-11 (2^63 - 1 ns), beyond what the register stores")
     if span.end_ns < span.start_ns:
         raise SpanRejected("end_time is before start_time")
     attrs = span.attributes
@@ -228,7 +285,11 @@ def map_span(span: Span, profile_bewaartermijn: str | None = None) -> Mapped:
     )
     objecten = () if subject is None or subject_type is None else (NieuwObject("persoon", subject_type, subject),)
     # The data subject lives in the verwerkt object (pseudonymised, R-PRIV-1), never in the kept attributes.
-    kept = {k: v for k, v in attrs.items() if k not in (DATA_SUBJECT_ID, DATA_SUBJECT_ID_TYPE)}
+    kept = {
+        k: v
+        for k, v in _with_events(attrs, span.events, keep_stacktrace).items()
+        if k not in (DATA_SUBJECT_ID, DATA_SUBJECT_ID_TYPE)
+    }
     regel = Logboekregel(
         trace_id=span.trace_id,
         span_id=span.span_id,
@@ -253,6 +314,18 @@ def _subject_attributes(objecten: Sequence[VerwerktObject]) -> dict[str, Attribu
     return {DATA_SUBJECT_ID: persons[0].object_id, DATA_SUBJECT_ID_TYPE: persons[0].soort_object_id}
 
 
+def _json_safe(value: Any) -> Any:
+    """An attribute value as JSON can carry it: NaN and ±infinity (valid OTLP doubles) as OTLP/JSON writes
+    them, "NaN", "Infinity", "-Infinity", as the logboekregel record does (integrity.md §2)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def logius_shape(
     v: Versie, regel: Logboekregel | None, objecten: Sequence[VerwerktObject], with_resource: bool
 ) -> dict[str, Any]:
@@ -264,7 +337,7 @@ def logius_shape(
     start_ms = g.tijdstip_us // 1000
     attributes: dict[str, AttributeValue] = {}
     if regel is not None:
-        attributes.update(regel.attributes)
+        attributes.update(_json_safe(dict(regel.attributes)))
     activity = g.verwerkingsactiviteit_url or g.verwerkingsactiviteit_id
     if activity is not None:
         attributes[PROCESSING_ACTIVITY_ID] = activity
@@ -294,7 +367,7 @@ def logius_shape(
     if regel is not None and regel.parent_span_id:
         out["parentSpanId"] = regel.parent_span_id
     if with_resource:
-        resource = dict(regel.resource) if regel else {}
+        resource = _json_safe(dict(regel.resource)) if regel else {}
         if not resource and g.systeem:
             resource[SERVICE_NAME] = g.systeem
         if resource:

@@ -85,6 +85,13 @@ def check_read(scopes: frozenset[str], current: Vertrouwelijkheid) -> None:
         raise PermissionDenied("Reading a confidential action requires the scope read:confidential.")
 
 
+def may_see(scopes: frozenset[str], current: Vertrouwelijkheid) -> bool:
+    """R-GETS-4 as a visibility test, for lookups where a hidden action must look exactly like an unknown one
+    (issue 19.2: an inclusion proof by actieId): normaal for every registered client, the rest only for
+    read:confidential."""
+    return current is N or _has(scopes, READ_CONFIDENTIAL)
+
+
 def check_history(scopes: frozenset[str]) -> None:
     """decisions.md 3: the version history is for read:confidential only."""
     if not _has(scopes, READ_CONFIDENTIAL):

@@ -36,14 +36,17 @@ __all__ = [
     "KINDS",
     "KIND_ACTIE",
     "KIND_ACTIVITEIT",
+    "KIND_HERPSEUDONIMISERING",
     "KIND_LOGBOEKREGEL",
     "KIND_PURGE",
     "LOGBOEKREGEL_RECORD_FIELDS",
+    "HerpseudonimiseringEntry",
     "LogboekregelEntry",
     "PurgeEntry",
     "actie_record",
     "activiteit_record",
     "attribute_value",
+    "herpseudonimisering_record",
     "logboekregel_record",
     "purge_record",
 ]
@@ -55,7 +58,8 @@ KIND_ACTIE: Final = "verwerkingsactie"
 KIND_ACTIVITEIT: Final = "verwerkingsactiviteit"
 KIND_PURGE: Final = "purge"
 KIND_LOGBOEKREGEL: Final = "logboekregel"
-KINDS: Final = (KIND_ACTIE, KIND_ACTIVITEIT, KIND_PURGE, KIND_LOGBOEKREGEL)
+KIND_HERPSEUDONIMISERING: Final = "herpseudonimisering"
+KINDS: Final = (KIND_ACTIE, KIND_ACTIVITEIT, KIND_PURGE, KIND_LOGBOEKREGEL, KIND_HERPSEUDONIMISERING)
 """The ``type`` of a record, also the ``kind`` of its leaf in the store."""
 
 # (JSON name, attribute of `Actiegegevens`), format 1: the API's fields of a verwerkingsactie (§3.2).
@@ -201,6 +205,32 @@ def purge_record(p: PurgeEntry) -> dict[str, Any]:
         "versies": p.versies,
         "objecten": p.objecten,
         "leaves": sorted(p.leaves),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class HerpseudonimiseringEntry:
+    """One pass that re-stored objectIds written in the clear (issue 19.3): counts and the leaves of the versions
+    whose objects it re-stored. The versions' records (and so their leaves) do not change: a record holds the
+    objectId as the API shows it, never its storage form. No personal data: counts and leaf indexes only."""
+
+    id: int
+    tijdstip_registratie_us: int
+    versies: int
+    objecten: int
+    leaves: Sequence[int]
+
+
+def herpseudonimisering_record(h: HerpseudonimiseringEntry) -> dict[str, Any]:
+    """The record of a re-pseudonymisation: itself a leaf, so that every change of storage form is in the log."""
+    return {
+        "type": KIND_HERPSEUDONIMISERING,
+        "formaat": FORMAT,
+        "herpseudonimisering": h.id,
+        "tijdstipRegistratie": render_registratie(h.tijdstip_registratie_us),
+        "versies": h.versies,
+        "objecten": h.objecten,
+        "leaves": sorted(h.leaves),
     }
 
 

@@ -12,6 +12,9 @@ from verwerkingenlog.portal.registers import Entry
 PERIODS = ("maand", "jaar", "alles", "eigen")
 DEFAULT_PERIOD = "jaar"
 EARLIEST = date(2000, 1, 1)  # "alles": the log standard dates from 2019; nothing older is expected
+# The last day an own period may end on: the half-open end is the day after it, which must exist (issue 21.2:
+# `tot=9999-12-31` overflowed into a 500). A later `tot` is clamped to it.
+LATEST = date.max - timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,8 @@ def period_from(query: Mapping[str, str], today: date) -> Period:
     if naam == "eigen":
         van, tot = _day(query.get("van")), _day(query.get("tot"))
         if van and tot and van <= tot:
-            return Period(naam, max(van, EARLIEST), tot + timedelta(days=1))
+            van, tot = min(max(van, EARLIEST), LATEST), min(tot, LATEST)
+            return Period(naam, van, tot + timedelta(days=1))
     return Period(DEFAULT_PERIOD, today - timedelta(days=366), tomorrow)
 
 

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from verwerkingenlog.api.security import PageSecurityMiddleware
 from verwerkingenlog.client import AsyncClient, RetryPolicy, TokenSource
 from verwerkingenlog.portal import export
 from verwerkingenlog.portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
@@ -32,6 +33,7 @@ from verwerkingenlog.portal.oidc import OidcLogin
 from verwerkingenlog.portal.registers import Bron, Lookup, lookup, parse_registers
 from verwerkingenlog.portal.security import RateLimiter, SessionCrypto, csrf_token, csrf_valid
 from verwerkingenlog.portal.timeline import PERIODS, Period, grouped, moment, period_from
+from verwerkingenlog.services.web_sessions import WebSessions
 from verwerkingenlog.settings import Settings
 
 log = logging.getLogger("verwerkingenlog.portal")
@@ -72,6 +74,7 @@ class Portal:
             log.warning("PORTAL_SESSION_SECRET is unset: a random one is used; portal sessions end at restart.")
         self.secret = secret
         self.crypto = SessionCrypto(secret)
+        self.sessions = WebSessions("portaal", lambda: register_app.state.db)  # logout ends them (issue 19.6)
         self.limiter = RateLimiter(settings.portal_rate_limit_per_minute)
         self.oidc = OidcLogin(settings) if settings.portal_oidc_issuer else None
         self.remote = parse_registers(settings.portal_registers)
@@ -108,6 +111,8 @@ class Portal:
             except ClientExists:
                 found = await clients.get(PORTAL_CLIENT_ID)
         assert found is not None
+        if found.secret is None:  # registered by hand with a key pair, or its secret does not open
+            raise RuntimeError(f"The portal's own client {PORTAL_CLIENT_ID!r} must be a client with a readable secret.")
         return found.secret
 
     def consumer_headers(self, request: Request) -> dict[str, str]:
@@ -148,6 +153,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.state.portal = portal
+    app.add_middleware(PageSecurityMiddleware)  # a strict Content-Security-Policy (issue 21.5)
     app.add_middleware(
         SessionMiddleware,
         secret_key=portal.secret,
@@ -205,8 +211,23 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
     def bad_form(request: Request) -> HTMLResponse:
         return page(request, "message.html", 400, message=translate("session_expired", _lang(request)))
 
-    def login_required(request: Request) -> str | None:
-        return portal.crypto.bsn(request.session)
+    def forget(request: Request) -> None:
+        """Clear the session, keeping only the language."""
+        lang = request.session.get("lang")
+        request.session.clear()
+        if lang:
+            request.session["lang"] = lang
+
+    async def login_required(request: Request) -> str | None:
+        """The logged-in citizen's BSN; None without a login, or when the session was ended by logout (a replayed
+        cookie) or is too old (services.web_sessions): the session is then cleared."""
+        bsn = portal.crypto.bsn(request.session)
+        if bsn is None:
+            return None
+        if not await portal.sessions.valid(request.session):
+            forget(request)
+            return None
+        return bsn
 
     def to_login() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/login", status_code=303)
@@ -214,7 +235,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     async def timeline(request: Request) -> Response:
         """The citizen's processings, grouped by verwerking, newest first, for the chosen period."""
-        bsn = login_required(request)
+        bsn = await login_required(request)
         if bsn is None:
             return to_login()
         period = period_from(request.query_params, date.today())
@@ -238,7 +259,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
     @app.get("/verwerking/{key}", response_class=HTMLResponse)
     async def detail(request: Request, key: str) -> Response:
         """One verwerking: found only among the logged-in citizen's own results, else 404."""
-        bsn = login_required(request)
+        bsn = await login_required(request)
         if bsn is None:
             return to_login()
         period = period_from(request.query_params, date.today())
@@ -258,7 +279,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
     @limited("export")
     async def download(request: Request, fmt: str) -> Response:
         """PDF (AVG art. 15) or JSON/CSV (art. 20) of exactly what the timeline shows for the period."""
-        bsn = login_required(request)
+        bsn = await login_required(request)
         if bsn is None:
             return to_login()
         if fmt not in ("pdf", "json", "csv"):
@@ -285,6 +306,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
 
     @app.get("/login", response_class=HTMLResponse)
     async def login_page(request: Request) -> Response:
+        await login_required(request)  # a stale session shows no logout button
         return page(
             request,
             "login.html",
@@ -306,6 +328,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         if bsn not in portal.demo_citizens:
             return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
         portal.crypto.login(request.session, bsn, via="demo", verwerking=str(uuid.uuid4()))
+        await portal.sessions.start(request.session)
         return RedirectResponse(f"{PREFIX}/", status_code=303)
 
     @app.get("/login/oidc")
@@ -325,6 +348,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         if bsn is None:
             return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
         portal.crypto.login(request.session, bsn, via="oidc", verwerking=str(uuid.uuid4()))
+        await portal.sessions.start(request.session)
         return RedirectResponse(f"{PREFIX}/", status_code=303)
 
     @app.post("/logout")
@@ -332,10 +356,8 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         ok, _ = await form_ok(request)
         if not ok:
             return bad_form(request)
-        lang = request.session.get("lang")
-        request.session.clear()
-        if lang:
-            request.session["lang"] = lang
+        await portal.sessions.end(request.session)  # a copy of the cookie is logged out too
+        forget(request)
         return to_login()
 
     @app.post("/taal")

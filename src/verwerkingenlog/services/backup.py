@@ -24,6 +24,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from verwerkingenlog.store.db import create_private
+
 
 class BackupError(RuntimeError):
     """The backup or restore could not be made; the message says why and what to do."""
@@ -67,11 +69,13 @@ def backup(url: str, target: Path) -> str:
     """Write a consistent copy of the database at `url` to `target`; returns the format written."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if _backend(url) == "postgresql":
+        create_private(target, truncate=True)  # pg_dump keeps the mode of the file it overwrites: 0600
         _run([_tool("pg_dump"), "--format=custom", "--file", str(target), "--dbname", libpq_url(url)])
         return "pg_dump custom format"
     source = sqlite_path(url)
     if not source.is_file():
         raise BackupError(f"No SQLite database at {source}.")
+    create_private(target, truncate=True)
     _sqlite_copy(source, target)
     return "SQLite database file"
 
@@ -100,6 +104,7 @@ def restore(source: Path, url: str) -> None:
     if target.exists() and target.stat().st_size > 0:
         raise BackupError(f"{target} exists: restore into a new file (and point DATABASE_URL at it).")
     target.parent.mkdir(parents=True, exist_ok=True)
+    create_private(target)
     _sqlite_copy(source, target)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from verwerkingenlog.domain import scopes
 from verwerkingenlog.domain.errors import Gone, NotFound, NotYetCheckpointed, ValidationFailed
-from verwerkingenlog.domain.values import from_epoch_us
+from verwerkingenlog.domain.values import Vertrouwelijkheid, from_epoch_us
 from verwerkingenlog.integrity.checkpoint import Checkpoint, SignerKey, VerifierKey, sign_checkpoint
 from verwerkingenlog.integrity.merkle import NodeID, consistency_plan, inclusion_plan
 from verwerkingenlog.integrity.records import (
@@ -39,7 +39,7 @@ from verwerkingenlog.integrity.witness import witness_entry
 from verwerkingenlog.services.register import wall_clock_us
 from verwerkingenlog.store import integrity as store
 from verwerkingenlog.store import logboek as logboek_store
-from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.db import Database, database_unavailable
 from verwerkingenlog.store.integrity import ACTIVE, REPLACED, Leaf, StoredCheckpoint
 from verwerkingenlog.store.read import LogReader
 from verwerkingenlog.store.signing import KeyFileError, read_signer, retire_file, write_signer
@@ -273,8 +273,11 @@ class Integrity:
                 await self.tick()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("signing a checkpoint failed")
+            except Exception as exc:
+                if database_unavailable(exc):  # a failover: the next interval signs (docs/deployment.md)
+                    log.warning("signing a checkpoint failed: database unavailable (%s)", type(exc).__name__)
+                else:
+                    log.exception("signing a checkpoint failed")
 
     async def latest(self) -> StoredCheckpoint:
         async with self.db.reading() as conn:
@@ -306,14 +309,23 @@ class Integrity:
         return NotYetCheckpointed(detail + when, retry)
 
     async def inclusion(
-        self, leaf_index: int | None = None, actie_id: str | None = None, tree_size: int | None = None
+        self,
+        leaf_index: int | None = None,
+        actie_id: str | None = None,
+        tree_size: int | None = None,
+        caller_scopes: frozenset[str] = frozenset(),
     ) -> InclusionProof:
         """RFC 9162 §2.1.3.1: the audit path of one version's leaf (by actieId: exactly that version) in the
-        tree of a signed checkpoint (the latest, or the one of ``tree_size``)."""
+        tree of a signed checkpoint (the latest, or the one of ``tree_size``).
+
+        By actieId the caller's scopes decide as for reading the action (R-GETS-4, issue 19.2): a version of an
+        action whose current vertrouwelijkheid the caller may not see is answered exactly like an unknown id,
+        before anything else (checkpoint, leaf) is looked at. By leaf index it is public: hashes only."""
         async with self.db.reading() as conn:
             if actie_id is not None:
-                seq = await store.seq_of_actie(conn, actie_id)
-                index = None if seq is None else await store.leaf_of(conn, KIND_ACTIE, seq)
+                found = await store.version_and_current_vertrouwelijkheid(conn, actie_id)
+                visible = found is not None and scopes.may_see(caller_scopes, Vertrouwelijkheid(found[1]))
+                index = None if found is None or not visible else await store.leaf_of(conn, KIND_ACTIE, found[0])
                 if index is None:
                     raise NotFound("No stored version has this actieId.")
                 leaf_index = index

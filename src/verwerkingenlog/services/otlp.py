@@ -53,10 +53,11 @@ def _label(span: Span) -> str:
 
 
 class Logboek:
-    def __init__(self, register: Register, var: VarService, store: LogboekStore) -> None:
+    def __init__(self, register: Register, var: VarService, store: LogboekStore, keep_stacktrace: bool = False) -> None:
         self.register = register
         self.var = var
         self.store = store
+        self.keep_stacktrace = keep_stacktrace  # OTLP_KEEP_EXCEPTION_STACKTRACE
 
     async def export(self, caller: Caller, spans: Sequence[Span]) -> ExportResult:
         """OTLP TraceService/Export: validate every span, store the valid new ones atomically."""
@@ -67,7 +68,7 @@ class Logboek:
         for span in spans:
             try:
                 profile = profiles.get((logboek.activiteit_id_of(_activity(span)), span.start_ns // 1000))
-                mapped = logboek.map_span(span, profile)
+                mapped = logboek.map_span(span, profile, self.keep_stacktrace)
                 scopes.check_create(caller.scopes, mapped.gegevens.vertrouwelijkheid)
             except SpanRejected as exc:
                 rejected.append(f"{_label(span)}: {exc}")

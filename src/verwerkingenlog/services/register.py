@@ -61,8 +61,12 @@ class Register:
         clock: Callable[[], int] = wall_clock_us,
         idempotency_ttl_us: int = DEFAULT_IDEMPOTENCY_TTL_US,
         committer: GroupCommitter | None = None,
+        read_after_write_seconds: float = 10.0,
     ) -> None:
         self.db = db
+        self.read_after_write_us = int(read_after_write_seconds * 1_000_000)
+        self._last_write_us: dict[str, int] = {}
+        """Per client: when it last changed the log through this process (read-your-writes, `_replica_ok`)."""
         self.reader = reader
         self.writer = writer
         self.self_log = self_log
@@ -76,6 +80,7 @@ class Register:
 
     async def create(self, caller: Caller, gegevens: Actiegegevens, objecten: Sequence[NieuwObject]) -> Versie:
         """R-POST-1..4: scope check on the body's confidentiality, then one atomic append."""
+        self._wrote(caller)
         scopes.check_create(caller.scopes, gegevens.vertrouwelijkheid)
         new = versioning.first_version(gegevens, objecten, self.clock(), caller.client_id)
         return await self.committer.append(new)
@@ -90,6 +95,7 @@ class Register:
         actieId, never a stored response body); with another body, 422. Two concurrent requests with
         one key: the loser fails on the primary key, rolls back entirely and replays the winner.
         """
+        self._wrote(caller)
         scopes.check_create(caller.scopes, gegevens.vertrouwelijkheid)
         now = self.clock()
         fresh_from = now - self.idempotency_ttl_us
@@ -121,7 +127,7 @@ class Register:
         )
         if earlier is not None and not earlier.same_request(key):
             raise IdempotencyKeyReused(
-                f"The {idempotency.HEADER} {key.key!r} was already used for a request with a different body. "
+                f"The {idempotency.HEADER} sent was already used for a request with a different body. "
                 "Use a new key for every logical request; send the same key only when retrying the same request."
             )
         return earlier
@@ -137,6 +143,7 @@ class Register:
         self, caller: Caller, actie_id: str, gegevens: Actiegegevens, objecten: Sequence[NieuwObject]
     ) -> Versie:
         """R-PUT-2..5 (F8316, F3835)."""
+        self._wrote(caller)
         async with self.db.writing() as conn:
             current = await self._current_for_change(conn, actie_id)
             scopes.check_put(caller.scopes, current.gegevens.vertrouwelijkheid, gegevens.vertrouwelijkheid)
@@ -152,6 +159,7 @@ class Register:
         vertrouwelijkheid: Vertrouwelijkheid | None,
     ) -> list[Versie]:
         """R-PATCH-2..5 (F4415, F2969): one new version per addressed lineage, all or nothing."""
+        self._wrote(caller)
         async with self.db.writing() as conn:
             await self.writer.lock(conn, await self.reader.lineages_of_verwerking(conn, verwerking_id))
             addressed = await self.reader.visible_of_verwerking(conn, verwerking_id)
@@ -174,6 +182,7 @@ class Register:
 
     async def delete(self, caller: Caller, actie_id: str) -> Versie:
         """R-DEL-1..3 (F9906, F2265): a logical delete appends a vervallen version."""
+        self._wrote(caller)
         async with self.db.writing() as conn:
             current = await self._current_for_change(conn, actie_id)
             scopes.check_delete(caller.scopes, current.gegevens.vertrouwelijkheid)
@@ -197,7 +206,7 @@ class Register:
 
     async def read(self, caller: Caller, actie_id: str, consumer: ConsumerHeaders) -> Versie:
         """R-GETS-2..5: any version's id resolves to the current version; 404 when unknown or vervallen."""
-        async with self.db.reading() as conn:
+        async with self.db.reading(self._replica_ok(caller)) as conn:
             lineage = await self.reader.lineage_of(conn, actie_id)
             current = None if lineage is None else await self.reader.current(conn, lineage)
         if current is None or current.vervallen:
@@ -209,7 +218,7 @@ class Register:
     async def history(self, caller: Caller, actie_id: str, consumer: ConsumerHeaders) -> list[Versie]:
         """decisions.md 3 / R-VER-4: every version of the lineage, for read:confidential only."""
         scopes.check_history(caller.scopes)
-        async with self.db.reading() as conn:
+        async with self.db.reading(self._replica_ok(caller)) as conn:
             lineage = await self.reader.lineage_of(conn, actie_id)
             versions = [] if lineage is None else await self.reader.history(conn, lineage)
         if not versions:
@@ -222,7 +231,7 @@ class Register:
     ) -> Results[Versie]:
         """§6.2: R-GETL-6 is checked on the filter before anything is read."""
         scopes.check_list(caller.scopes, f.vertrouwelijkheid)
-        async with self.db.reading() as conn:
+        async with self.db.reading(self._replica_ok(caller)) as conn:
             count, items = await self.reader.search_acties(conn, f, page.size, page.offset)
         self.check_page(page, count)
         await self.log_read(caller, consumer, [_queried(f)])
@@ -235,7 +244,7 @@ class Register:
     ) -> Results[tuple[VerwerktObject, Versie]]:
         """§7.1: the scope filters visibility (R-INZ-5); vertrouwelijk is never returned."""
         f = replace(f, vertrouwelijkheid=scopes.inzage_visible(caller.scopes))
-        async with self.db.reading() as conn:
+        async with self.db.reading(self._replica_ok(caller)) as conn:
             count, items = await self.reader.search_objecten(conn, f, page.size, page.offset)
         self.check_page(page, count)
         await self.log_read(caller, consumer, [_queried(f)])
@@ -246,7 +255,7 @@ class Register:
     ) -> tuple[VerwerktObject, Versie]:
         """§7.2 (AMB-30): invisible under the caller's scope is the same as unknown: 404."""
         visible = scopes.inzage_visible(caller.scopes)
-        async with self.db.reading() as conn:
+        async with self.db.reading(self._replica_ok(caller)) as conn:
             found = await self.reader.object_by_id(conn, verwerkt_object_id)
         found = [(o, v) for o, v in found if v.gegevens.vertrouwelijkheid in visible]
         if not found:
@@ -255,6 +264,23 @@ class Register:
         return found[0]
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _wrote(self, caller: Caller) -> None:
+        self._last_write_us[caller.client_id] = self.clock()
+
+    def _replica_ok(self, caller: Caller) -> bool:
+        """Reads go to the replica (DATABASE_READ_URL), except for a client that changed the log within
+        DATABASE_READ_AFTER_WRITE_SECONDS: it reads from the primary and sees its own writes, whatever the
+        replica's lag. The self-log entry of every read is written on the primary (log_read)."""
+        if self.db.replica is None:
+            return False
+        last = self._last_write_us.get(caller.client_id)
+        if last is None:
+            return True
+        if self.clock() - last < self.read_after_write_us:
+            return False
+        self._last_write_us.pop(caller.client_id, None)
+        return True
 
     @staticmethod
     def check_page(page: Page, count: int) -> None:

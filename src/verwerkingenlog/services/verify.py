@@ -30,10 +30,12 @@ from verwerkingenlog.integrity.merkle import EMPTY_ROOT, HASH_SIZE, CompactRange
 from verwerkingenlog.integrity.records import (
     KIND_ACTIE,
     KIND_ACTIVITEIT,
+    KIND_HERPSEUDONIMISERING,
     KIND_LOGBOEKREGEL,
     KIND_PURGE,
     actie_record,
     activiteit_record,
+    herpseudonimisering_record,
     logboekregel_record,
     purge_record,
 )
@@ -111,6 +113,8 @@ def _entry_name(kind: str, ref: int, row: Any) -> str:
         return f"{row.id} v{row.versie}" if row is not None else f"VAR volgnummer {ref}"
     if kind == KIND_LOGBOEKREGEL:
         return logboek.entry_name(row.lineage_id, row.regel.span_id) if row is not None else f"logboekregel {ref}"
+    if kind == KIND_HERPSEUDONIMISERING:
+        return f"herpseudonimisering #{ref}"
     return f"purge #{ref}"
 
 
@@ -237,6 +241,8 @@ class Verifier:
             out[(KIND_ACTIVITEIT, seq)] = a
         for pid, p in (await store.purges(conn, refs.get(KIND_PURGE, []))).items():
             out[(KIND_PURGE, pid)] = p
+        for hid, h in (await store.herpseudonimiseringen(conn, refs.get(KIND_HERPSEUDONIMISERING, []))).items():
+            out[(KIND_HERPSEUDONIMISERING, hid)] = h
         for seq, e in (await logboek.entries_by_seq(conn, refs.get(KIND_LOGBOEKREGEL, []))).items():
             out[(KIND_LOGBOEKREGEL, seq)] = e
         return out
@@ -268,6 +274,8 @@ class Verifier:
             record = activiteit_record(row)
         elif leaf.kind == KIND_LOGBOEKREGEL:
             record = logboekregel_record(row)
+        elif leaf.kind == KIND_HERPSEUDONIMISERING:
+            record = herpseudonimisering_record(row)
         else:
             record = purge_record(row)
         recomputed = record_leaf_hash(record)

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, event, func, insert, select, text, tuple_
+from sqlalchemy import Connection, event, func, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from verwerkingenlog.integrity.canonical import record_leaf_hash
@@ -32,15 +32,19 @@ from verwerkingenlog.integrity.merkle import (
     rehash,
     root_plan,
 )
-from verwerkingenlog.integrity.records import KIND_ACTIE, PurgeEntry
+from verwerkingenlog.integrity.records import KIND_ACTIE, HerpseudonimiseringEntry, PurgeEntry
 from verwerkingenlog.store.tables import (
     activiteit_versie,
     checkpoint,
+    herpseudonimiseerd_object,
+    herpseudonimisering,
+    herpseudonimisering_grens,
     merkle_node,
     purge,
     purged_leaf,
     signing_key,
     versie,
+    verwerkt_object,
 )
 
 LOG_LOCK_KEY = 0x766C_6F67_6C65_6166  # ASCII "vlogleaf"
@@ -255,10 +259,21 @@ async def inner_nodes(conn: AsyncConnection, start: int, stop: int) -> dict[Node
     return out
 
 
-async def seq_of_actie(conn: AsyncConnection, actie_id: str) -> int | None:
-    """The `seq` of exactly the version with this actieId (a proof is of one version, not the lineage)."""
-    found = (await conn.execute(select(versie.c.seq).where(versie.c.actie_id == actie_id))).scalar_one_or_none()
-    return None if found is None else int(found)
+async def version_and_current_vertrouwelijkheid(conn: AsyncConnection, actie_id: str) -> tuple[int, str] | None:
+    """The `seq` of exactly the version with this actieId and the vertrouwelijkheid of its lineage's current
+    version: what decides whether a caller may see that the action exists (R-GETS-4)."""
+    found = (await conn.execute(select(versie.c.seq, versie.c.lineage_id).where(versie.c.actie_id == actie_id))).first()
+    if found is None:
+        return None
+    current = (
+        await conn.execute(
+            select(versie.c.vertrouwelijkheid)
+            .where(versie.c.lineage_id == found[1])
+            .order_by(versie.c.seq.desc())
+            .limit(1)
+        )
+    ).scalar_one()
+    return int(found[0]), str(current)
 
 
 async def version_seqs(conn: AsyncConnection) -> dict[int, str]:
@@ -417,3 +432,136 @@ async def leaves_with_hashes(conn: AsyncConnection, hashes: Sequence[bytes]) -> 
         )
         owners.update({bytes(r[0]): int(r[1]) for r in await conn.execute(stmt)})
     return owners
+
+
+# -- re-pseudonymisation (issue 19.3, docs/integrity.md §14) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """A verwerkt_object row a re-pseudonymisation looks at: objectId in the clear, or sealed (``sealed``)."""
+
+    row: int
+    versie_seq: int
+    objecttype: str
+    soort_object_id: str
+    object_id: str | None
+    sealed: bytes | None
+    sleutel: bytes
+
+
+_STORED = (
+    verwerkt_object.c.id,
+    verwerkt_object.c.versie_seq,
+    verwerkt_object.c.objecttype,
+    verwerkt_object.c.soort_object_id,
+    verwerkt_object.c.object_id,
+    verwerkt_object.c.object_id_enc,
+    verwerkt_object.c.object_sleutel,
+)
+
+
+async def objects_to_restore(conn: AsyncConnection, casings: Sequence[str]) -> list[StoredObject]:
+    """The object rows a re-pseudonymisation considers, each found through a partial index of migration 0010:
+    every row whose objectId is in the clear, and every row written before the upgrade under one of
+    ``casings`` (of "bsn") that no pass listed yet."""
+    grens = select(herpseudonimisering_grens.c.object_row).where(herpseudonimisering_grens.c.id == 1)
+    listed = select(herpseudonimiseerd_object.c.object_row)
+    clear = select(*_STORED).where(verwerkt_object.c.object_id.is_not(None))
+    # As literals, exactly the predicate of ix_object_bsn_casing: SQLite uses a partial index only then.
+    in_casings = "soort_object_id IN (" + ", ".join(f"'{c}'" for c in casings if c.isalpha()) + ")"
+    cased = select(*_STORED).where(
+        text(in_casings),
+        verwerkt_object.c.id <= grens.scalar_subquery(),
+        verwerkt_object.c.object_id.is_(None),
+        verwerkt_object.c.id.not_in(listed),
+    )
+    found: dict[int, StoredObject] = {}
+    for stmt in (clear, cased):
+        for r in await conn.execute(stmt):
+            found[int(r[0])] = StoredObject(
+                int(r[0]),
+                int(r[1]),
+                str(r[2]),
+                str(r[3]),
+                None if r[4] is None else str(r[4]),
+                None if r[5] is None else bytes(r[5]),
+                bytes(r[6]),
+            )
+    return [found[k] for k in sorted(found)]
+
+
+async def actie_leaves(conn: AsyncConnection, seqs: Sequence[int]) -> dict[int, int]:
+    """seq → leaf index of these versions."""
+    if not seqs:
+        return {}
+    stmt = select(merkle_node.c.ref, merkle_node.c.idx).where(
+        merkle_node.c.level == 0, merkle_node.c.kind == KIND_ACTIE, merkle_node.c.ref.in_(sorted(set(seqs)))
+    )
+    return {int(r[0]): int(r[1]) for r in await conn.execute(stmt)}
+
+
+async def repseudonymise(
+    conn: AsyncConnection, tijdstip_us: int, objects: Sequence[StoredObject], sealed: Mapping[int, tuple[bytes, bytes]]
+) -> HerpseudonimiseringEntry:
+    """Record the pass and the rows it re-stores, then re-store them (the trigger of migration 0010 lets a listed
+    row change its storage form only): ``sealed`` maps each row to (object_id_enc, object_sleutel)."""
+    seqs = sorted({o.versie_seq for o in objects})
+    leaves = await actie_leaves(conn, seqs)
+    stmt = insert(herpseudonimisering).values(
+        tijdstip_registratie_us=tijdstip_us, versies=len(seqs), objecten=len(objects)
+    )
+    entry_id = int((await conn.execute(stmt.returning(herpseudonimisering.c.id))).scalar_one())
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # overwrite the old cell content with zeros instead of leaving it in the page's free space
+        await conn.exec_driver_sql("PRAGMA secure_delete = ON")
+    await conn.execute(
+        insert(herpseudonimiseerd_object),
+        [
+            {"object_row": o.row, "herpseudonimisering_id": entry_id, "leaf_index": leaves.get(o.versie_seq)}
+            for o in objects
+        ],
+    )
+    for o in objects:
+        enc, sleutel = sealed[o.row]
+        await conn.execute(
+            update(verwerkt_object)
+            .where(verwerkt_object.c.id == o.row)
+            .values(object_id=None, object_id_enc=enc, object_sleutel=sleutel)
+        )
+    if sqlite:
+        await conn.exec_driver_sql("PRAGMA secure_delete = OFF")
+    return HerpseudonimiseringEntry(entry_id, tijdstip_us, len(seqs), len(objects), tuple(sorted(set(leaves.values()))))
+
+
+async def truncate_sqlite_wal(conn: AsyncConnection) -> None:
+    """SQLite: copy the write-ahead log into the database file and empty it, so that the page images it held
+    from before a re-pseudonymisation (with the values in the clear) are gone from the disk too."""
+    if conn.dialect.name == "sqlite":
+        await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def herpseudonimiseringen(
+    conn: AsyncConnection, ids: Sequence[int] | None = None
+) -> dict[int, HerpseudonimiseringEntry]:
+    """Re-pseudonymisation passes with the leaves of the versions each touched (all, or the given ids)."""
+    stmt = select(herpseudonimisering)
+    leaves_stmt = select(herpseudonimiseerd_object.c.herpseudonimisering_id, herpseudonimiseerd_object.c.leaf_index)
+    if ids is not None:
+        stmt = stmt.where(herpseudonimisering.c.id.in_(list(ids)))
+        leaves_stmt = leaves_stmt.where(herpseudonimiseerd_object.c.herpseudonimisering_id.in_(list(ids)))
+    touched: dict[int, set[int]] = {}
+    for pair in await conn.execute(leaves_stmt):
+        if pair[1] is not None:
+            touched.setdefault(int(pair[0]), set()).add(int(pair[1]))
+    out: dict[int, HerpseudonimiseringEntry] = {}
+    for r in (await conn.execute(stmt)).mappings():
+        hid = int(r["id"])
+        out[hid] = HerpseudonimiseringEntry(
+            hid,
+            int(r["tijdstip_registratie_us"]),
+            int(r["versies"]),
+            int(r["objecten"]),
+            tuple(sorted(touched.get(hid, set()))),
+        )
+    return out

@@ -254,12 +254,9 @@ class LogboekStore:
         if c.activity is not None:
             where.append(_activity(c.activity))
         if c.subject_id is not None and c.subject_type is not None:
-            sleutel = self.codec.pseudo.sleutel(c.subject_type, c.subject_id)
-            where.append(
-                versie.c.seq.in_(
-                    select(obj.c.versie_seq).where(and_(obj.c.object_sleutel == sleutel, obj.c.objecttype == "persoon"))
-                )
-            )
+            sleutels = self.codec.pseudo.sleutels(c.subject_type, c.subject_id)
+            sleutel = obj.c.object_sleutel == sleutels[0] if len(sleutels) == 1 else obj.c.object_sleutel.in_(sleutels)
+            where.append(versie.c.seq.in_(select(obj.c.versie_seq).where(and_(sleutel, obj.c.objecttype == "persoon"))))
         count = (await conn.execute(select(func.count()).select_from(versie).where(*where))).scalar_one()
         stmt = (
             select(versie.c.seq)

@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from verwerkingenlog.store.client_secrets import ClientSecretKeyring
 from verwerkingenlog.store.db import Database
 
 _HERE = Path(__file__).parent / "migrations"
@@ -21,10 +22,15 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+async def upgrade(db: Database, revision: str = "head", keyring: ClientSecretKeyring | None = None) -> None:
+    """`keyring`: the one migration 0011 seals plain client secrets with (default: CLIENT_SECRET_KEY of the
+    environment, or its key file)."""
+
     def run(conn: Connection) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
+        if keyring is not None:
+            cfg.attributes["client_secret_keyring"] = keyring
         command.upgrade(cfg, revision)
 
     async with db.engine.begin() as conn:

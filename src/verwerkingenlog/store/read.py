@@ -28,6 +28,13 @@ _OBJECT_OF_VERSION = and_(
 )
 
 
+def _sleutel_match(sleutels: Sequence[bytes]) -> ColumnElement[bool]:
+    """The person's blind index (issue 19.3: two while rows of an older spelling of BSN are not re-keyed)."""
+    if len(sleutels) == 1:
+        return obj.c.object_sleutel == sleutels[0]
+    return obj.c.object_sleutel.in_(list(sleutels))
+
+
 def is_current(v: Any = versie) -> ColumnElement[bool]:
     """R-VER-2: the version with the highest sequence of its lineage."""
     return ~exists().where(_later.c.lineage_id == v.c.lineage_id, _later.c.seq > v.c.seq)
@@ -91,13 +98,11 @@ class LogReader:
         self, conn: AsyncConnection, f: ObjectFilter, limit: int, offset: int
     ) -> tuple[int, list[Versie]]:
         """§6.2: visible actions with one object matching the person; only matching objects returned."""
-        sleutel = self.codec.pseudo.sleutel(f.soort_object_id, f.object_id)
+        sleutel = _sleutel_match(self.codec.pseudo.sleutels(f.soort_object_id, f.object_id))
         # An uncorrelated IN, so that the blind index drives the query (a correlated EXISTS made SQLite
         # scan every version of the log for each person search).
         match = tuple_(versie.c.seq, versie.c.tijdstip_registratie_us).in_(
-            select(obj.c.versie_seq, obj.c.tijdstip_registratie_us).where(
-                obj.c.object_sleutel == sleutel, obj.c.objecttype == f.objecttype
-            )
+            select(obj.c.versie_seq, obj.c.tijdstip_registratie_us).where(sleutel, obj.c.objecttype == f.objecttype)
         )
         where = [match, _visible(), *_filters(f)]
         stmt = (
@@ -108,16 +113,15 @@ class LogReader:
             .offset(offset)
         )
         count, rows = await _counted(conn, stmt, select(func.count()).select_from(versie).where(*where), offset)
-        page = await self._versies_of(conn, rows, (obj.c.object_sleutel == sleutel, obj.c.objecttype == f.objecttype))
+        page = await self._versies_of(conn, rows, (sleutel, obj.c.objecttype == f.objecttype))
         return count, page
 
     async def search_objecten(
         self, conn: AsyncConnection, f: ObjectFilter, limit: int, offset: int
     ) -> tuple[int, list[tuple[VerwerktObject, Versie]]]:
         """§7.1 R-INZ-1: one result per matching object occurrence in a visible action."""
-        sleutel = self.codec.pseudo.sleutel(f.soort_object_id, f.object_id)
         where = [
-            obj.c.object_sleutel == sleutel,
+            _sleutel_match(self.codec.pseudo.sleutels(f.soort_object_id, f.object_id)),
             obj.c.objecttype == f.objecttype,
             _visible(),
             *_filters(f),

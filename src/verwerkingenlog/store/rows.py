@@ -62,7 +62,7 @@ class RowCodec:
     def object_rows(self, seq: int, v: Versie) -> list[dict[str, Any]]:
         rows = []
         for pos, o in enumerate(v.objecten):
-            protect = self.pseudo.protects(o.soort_object_id)
+            protect = self.pseudo.protects_object(o.objecttype, o.soort_object_id)
             rows.append(
                 {
                     "versie_seq": seq,
@@ -80,6 +80,13 @@ class RowCodec:
                 }
             )
         return rows
+
+    def sealed_object_id(self, soort: str, object_id: str) -> tuple[bytes, bytes]:
+        """(object_id_enc, object_sleutel) of an objectId, as `object_rows` stores a pseudonymised one."""
+        return self.pseudo.seal(object_id, _OBJECT_CTX), self.pseudo.sleutel(soort, object_id)
+
+    def opened_object_id(self, sealed: bytes) -> str:
+        return self.pseudo.open(sealed, _OBJECT_CTX)
 
     def versie(self, row: Mapping[Any, Any], objecten: tuple[VerwerktObject, ...]) -> Versie:
         afnemer = row["afnemer_id"]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -85,15 +86,42 @@ verwerkt_object = Table(
     Index("ix_object_sleutel_tijdstip", "object_sleutel", "tijdstip_us"),
     Index("ix_object_versie", "versie_seq"),
     Index("ix_object_verwerkt_object_id", "verwerkt_object_id"),
+    # Migration 0010: the rows whose objectId is still in the clear (issue 19.3), so that looking for them is free.
+    Index(
+        "ix_object_in_the_clear",
+        "id",
+        sqlite_where=text("object_id IS NOT NULL"),
+        postgresql_where=text("object_id IS NOT NULL"),
+    ),
+    # Migration 0010: rows under a casing of "bsn" but "BSN", which earlier versions indexed under that casing.
+    Index(
+        "ix_object_bsn_casing",
+        "id",
+        sqlite_where=text("soort_object_id IN ('BSn', 'BsN', 'Bsn', 'bSN', 'bSn', 'bsN', 'bsn')"),
+        postgresql_where=text("soort_object_id IN ('BSn', 'BsN', 'Bsn', 'bSN', 'bSn', 'bsN', 'bsn')"),
+    ),
 )
 
 client = Table(
     "api_client",
     metadata,
     Column("client_id", String(100), primary_key=True),
-    Column("secret", String(200), nullable=False),
+    # Sealed (store.client_secrets, migration 0011): `aesgcm:<key id>:<nonce+ciphertext>`, never the secret.
+    # NULL for a client that signs with its own private key (public_key or jwks_url set instead).
+    Column("secret", String(500), nullable=True),
     Column("scopes", Text, nullable=False),
     Column("created_us", BigInteger, nullable=False),
+    Column("public_key", Text, nullable=True),
+    Column("jwks_url", String(2000), nullable=True),
+)
+
+# Raised by the database on every change of api_client (migration 0010's triggers): SQLite server processes read
+# it per lookup to hear changes made by another process (services.client_cache).
+client_change = Table(
+    "client_change",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("counter", BigInteger, nullable=False),
 )
 
 # Idempotent ingest (extension, docs/idempotency.md). Not a log table: rows expire after
@@ -216,6 +244,33 @@ purged_leaf = Table(
     Index("ix_purged_leaf_purge", "purge_id"),
 )
 
+# Re-pseudonymisation (issue 19.3, docs/integrity.md §14, migration 0010): each pass that re-stored objectIds written
+# in the clear, itself a leaf; and the object rows it re-stored, with the leaf of their version. Insert-only; the
+# database lets a verwerkt_object row change its storage form (and nothing else) only when it is listed here.
+herpseudonimisering = Table(
+    "herpseudonimisering",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("tijdstip_registratie_us", BigInteger, nullable=False),
+    Column("versies", Integer, nullable=False),
+    Column("objecten", Integer, nullable=False),
+)
+herpseudonimiseerd_object = Table(
+    "herpseudonimiseerd_object",
+    metadata,
+    Column("object_row", SeqType, primary_key=True, autoincrement=False),
+    Column("herpseudonimisering_id", SeqType, ForeignKey("herpseudonimisering.id"), nullable=False),
+    Column("leaf_index", BigInteger),
+    Index("ix_herpseudonimiseerd_pass", "herpseudonimisering_id"),
+)
+# The highest verwerkt_object row written before migration 0010: only rows up to it may carry an earlier blind index.
+herpseudonimisering_grens = Table(
+    "herpseudonimisering_grens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("object_row", BigInteger, nullable=False),
+)
+
 # Admin pages (docs/admin.md, migration 0007). Both insert-only: the audit trail of every admin action (who, from
 # the employee's ID token; when; what; on what; the outcome; never a secret or a BSN), and the result of every
 # `verify` run (CLI or the admin page's button), the last of which the integrity page shows.
@@ -249,4 +304,16 @@ verify_result = Table(
     Column("purged", Integer, nullable=False),
     # The first findings as JSON (leaf, kind, volgnummer, entry = actieId, finding, detail): no personal data.
     Column("report", Text, nullable=False),
+)
+
+# The logged-in sessions of the portal and the admin pages (migration 0012): the signed session cookie names one by
+# a random id, stored here as its SHA-256; logout deletes the row, so a replayed cookie is logged out (issue 19.6).
+# Shared by every server process. Not a log table: rows are deleted.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("ui", String(16), nullable=False),  # "portaal" or "beheer"
+    Column("created_us", BigInteger, nullable=False),
+    Index("ix_web_session_created", "created_us"),
 )
