@@ -108,7 +108,7 @@ def test_old_migrations_emit_the_pinned_guard_statements(empty_database: tuple[s
     dialect, url = empty_database
     pinned = _pinned()[dialect]
     now = capture(dialect, url, _revisions(pinned))
-    assert list(now) == list(pinned)
+    assert sorted(now) == sorted(pinned)
     for label, statements in pinned.items():
         assert now[label] == statements, label
 
@@ -159,7 +159,8 @@ async def _migrated_with_a_row_in_every_table(url: str) -> dict[str, set[str]]:
                 out: dict[str, set[str]] = {}
                 for table_name, sql in rows:
                     words = str(sql).upper().split()
-                    out.setdefault(str(table_name), set()).add(words[words.index("BEFORE") + 1])
+                    if "BEFORE" in words:  # AFTER triggers (e.g. api_client's change counter, 0010) guard nothing
+                        out.setdefault(str(table_name), set()).add(words[words.index("BEFORE") + 1])
                 return out
             rows = await conn.execute(
                 text(

@@ -30,7 +30,7 @@ Guard = Literal["append-only", "purge-only"]
 # "purge-only" refuses UPDATE and DELETE except of rows whose leaf a recorded purge lists (R-RET-3).
 GUARDED_TABLES: dict[str, Guard] = {
     "verwerkingsactie_versie": "purge-only",  # 0002, purge-only since 0005
-    "verwerkt_object": "purge-only",  # 0002, purge-only since 0005
+    "verwerkt_object": "purge-only",  # 0002, purge-only since 0005; UPDATE by a recorded re-pseudonymisation (0010)
     "verwerkingsactiviteit_versie": "append-only",  # 0003
     "merkle_node": "append-only",  # 0005
     "checkpoint": "append-only",  # 0005
@@ -40,6 +40,9 @@ GUARDED_TABLES: dict[str, Guard] = {
     "logboekregel": "purge-only",  # 0006, purge-only since 0008
     "admin_audit": "append-only",  # 0007
     "verify_result": "append-only",  # 0007
+    "herpseudonimisering": "append-only",  # 0010
+    "herpseudonimiseerd_object": "append-only",  # 0010
+    "herpseudonimisering_grens": "append-only",  # 0010
 }
 
 # ---- PostgreSQL ------------------------------------------------------------------------------------------------
