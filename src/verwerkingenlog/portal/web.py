@@ -28,10 +28,12 @@ from starlette.templating import Jinja2Templates
 from verwerkingenlog.api.security import PageSecurityMiddleware
 from verwerkingenlog.client import AsyncClient, RetryPolicy, TokenSource
 from verwerkingenlog.portal import export
-from verwerkingenlog.portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from verwerkingenlog.portal.dates import human_moment
+from verwerkingenlog.portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, plural, translate
 from verwerkingenlog.portal.oidc import OidcLogin
 from verwerkingenlog.portal.registers import Bron, Lookup, lookup, parse_registers
 from verwerkingenlog.portal.security import RateLimiter, SessionCrypto, csrf_token, csrf_valid
+from verwerkingenlog.portal.summary import CHART_WIDTH, overview
 from verwerkingenlog.portal.timeline import PERIODS, Period, grouped, moment, period_from
 from verwerkingenlog.services.web_sessions import WebSessions
 from verwerkingenlog.settings import Settings
@@ -144,6 +146,14 @@ def _lang(request: Request) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def _reference(text: str | None) -> uuid.UUID | None:
+    """A verwerkingId (UUID) or a W3C trace id (32 hex digits, the same 128 bits), as written in a letter."""
+    try:
+        return uuid.UUID(text.strip()) if text else None
+    except ValueError:
+        return None
+
+
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -171,9 +181,16 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         def t(key: str, **values: object) -> str:
             return translate(key, lang, **values)
 
+        def tn(key: str, n: int, **values: object) -> str:
+            return plural(key, n, lang, **values)
+
+        def human(when: datetime) -> str:
+            return human_moment(when, lang, settings.zone)
+
         base = {
             "request": request,
             "t": t,
+            "tn": tn,
             "lang": lang,
             "other_lang": "en" if lang == "nl" else "nl",
             "prefix": PREFIX,
@@ -182,7 +199,8 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
             "logged_in": portal.crypto.bsn(request.session) is not None,
             # Back to this page after a language switch, keeping only the period (nothing a URL was given else).
             "here": f"{request.url.path}?{urlencode(period_from(request.query_params, date.today()).query())}",
-            "when": lambda e: moment(e).astimezone(settings.zone).strftime("%d-%m-%Y %H:%M"),
+            "when": lambda e: human(moment(e)),  # `2 december 2026, 20:25`, Europe/Amsterdam (issue 18.5)
+            "human": human,
         }
         response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
         response.headers["Cache-Control"] = "no-store"  # personal data: never cached by browsers or proxies
@@ -240,10 +258,16 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
             return to_login()
         period = period_from(request.query_params, date.today())
         found = await _lookup(request, bsn, period)
+        groups, summary, own = overview(
+            found.entries, _lang(request), settings.portal_oin, settings.portal_verwerkingsactiviteit_id
+        )
         return page(
             request,
             "timeline.html",
-            groups=grouped(found.entries),
+            groups=groups,
+            summary=summary,
+            own=own,
+            chart_width=CHART_WIDTH,
             unreachable=found.unreachable,
             period=period,
             periods=PERIODS,
@@ -275,6 +299,22 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
             query=urlencode(period.query()),
         )
 
+    @app.get("/kenmerk", response_class=HTMLResponse)
+    async def by_reference(request: Request) -> Response:
+        """A reference from a letter (a verwerkingId, or the trace id that is the same 128 bits in hex) leads to
+        that processing's page — found only among the logged-in citizen's own entries, so a reference of someone
+        else's processing gets the same answer as one that does not exist (no oracle)."""
+        bsn = await login_required(request)
+        if bsn is None:
+            return to_login()
+        wanted = _reference(request.query_params.get("kenmerk", ""))
+        if wanted is not None:
+            found = await _lookup(request, bsn, period_from({"periode": "alles"}, date.today()))
+            for g in grouped(found.entries):
+                if any(wanted in (_reference(e.verwerking_id), _reference(e.verwerking_id_afnemer)) for e in g.entries):
+                    return RedirectResponse(f"{PREFIX}/verwerking/{g.key}?periode=alles", status_code=303)
+        return page(request, "message.html", 404, message=translate("not_found", _lang(request)))
+
     @app.get("/export.{fmt}")
     @limited("export")
     async def download(request: Request, fmt: str) -> Response:
@@ -289,7 +329,11 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         stamp = datetime.now(UTC).strftime("%Y%m%d")
         lang = _lang(request)
         if fmt == "pdf":
-            body = export.as_pdf(grouped(found.entries), period, await portal.names(), found.unreachable, bsn, lang)
+            groups, _, own = overview(
+                found.entries, lang, settings.portal_oin, settings.portal_verwerkingsactiviteit_id
+            )
+            names = await portal.names()
+            body = export.as_pdf(groups, own, period, names, found.unreachable, bsn, lang, settings.zone)
             media = "application/pdf"
         elif fmt == "json":
             body, media = export.as_json(found.entries, period, found.unreachable), "application/json"
