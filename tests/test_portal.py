@@ -300,7 +300,8 @@ def test_each_lookup_is_logged_with_the_inzage_headers(citizens: Citizens) -> No
     citizens.tc.get("/portaal/?periode=maand")
     # The citizen sees those lookups as one line (one visit: the login session), not in the timeline.
     page = text_of(citizens.tc.get("/portaal/").text)
-    assert "U heeft dit overzicht 1 keer bekeken" in page and "Raadplegen verwerkingenlog" not in page
+    assert "U bekijkt dit overzicht nu voor het eerst in deze periode." in page
+    assert "Raadplegen verwerkingenlog" not in page
     r = citizens.api.list(a, activity=DEFAULT_SELF_LOG_ACTIVITY)
     logged = r.json()["results"]
     assert len(logged) >= 2
@@ -424,14 +425,15 @@ def test_own_lookups_fold_into_one_line_and_other_readers_stay_visible(citizens:
         login(tc, a)
         tc.get("/portaal/?periode=maand")  # a second page view in the same visit
     page = text_of(tc.get("/portaal/").text)
-    assert "U heeft dit overzicht 3 keer bekeken, het laatst op " in page
+    said = re.search(r"U heeft dit overzicht 3 keer bekeken, deze keer meegeteld; de vorige keer op ([^.]+)\.", page)
+    assert said and re.fullmatch(r"\d{1,2} [a-z]+ \d{4}, \d\d:\d\d", said.group(1)), page
     assert "Inzage verwerkingenlog" not in page and "Raadplegen verwerkingenlog" not in page
     assert "1 verwerkingen gevonden" in page and "In deze periode: 1 verwerking door 1 organisatie(s)." in page
 
     assert api.inzage(a, activity=None).status_code == 200  # another organisation reads A's log (INZAGE_HEADERS)
     html = tc.get("/portaal/").text
     assert "Inzage verwerkingenlog" in text_of(html) and len(group_links(html)) == 2
-    assert "U heeft dit overzicht 3 keer bekeken" in text_of(html)
+    assert "U heeft dit overzicht 3 keer bekeken, deze keer meegeteld" in text_of(html)
 
     exported = json.loads(tc.get("/portaal/export.json").content)["verwerkingen"]
     own = [v for v in exported if v["afnemerId"] == PORTAL_OIN]
@@ -441,10 +443,13 @@ def test_own_lookups_fold_into_one_line_and_other_readers_stay_visible(citizens:
     assert "U heeft uw overzicht in deze periode 3 keer bekeken" in re.sub(r"\s+", " ", text)
 
 
-def test_english_counts_one_visit_as_once(citizens: Citizens) -> None:
+def test_english_counts_the_visits_too(citizens: Citizens) -> None:
     page = login(citizens.tc, citizens.a)
     r = citizens.tc.post("/portaal/taal", data={"csrf": csrf_of(page.text), "lang": "en", "terug": "/portaal/"})
-    assert "You have viewed this overview once, most recently on " in text_of(r.text)
+    assert "This is the first time you view this overview in this period." in text_of(r.text)
+    login(citizens.tc, citizens.a)
+    again = text_of(citizens.tc.get("/portaal/").text)
+    assert "You have viewed this overview 2 times, this time included; the previous time on " in again
 
 
 def test_dates_read_as_people_write_them_in_amsterdam_time(citizens: Citizens) -> None:
@@ -506,3 +511,26 @@ def test_a_reference_of_someone_else_is_answered_as_not_found(citizens: Citizens
     tc.cookies.clear()
     r = tc.get("/portaal/kenmerk", params={"kenmerk": of_b}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/portaal/login"
+
+
+def test_own_lookups_of_a_past_period_count_without_this_visit() -> None:
+    """A period that ended before today: the visits then, and the last of them; this visit is not one of them."""
+    from verwerkingenlog.portal.registers import entry_from_json
+    from verwerkingenlog.portal.summary import split_own_lookups
+
+    def lookup(session: str, when: str) -> dict[str, Any]:
+        actie = {
+            "actieId": str(uuid.uuid4()),
+            "tijdstip": when,
+            "afnemerId": PORTAL_OIN,
+            "verwerkingIdAfnemer": session,
+        }
+        return {"verwerkingsactie": {**actie, "verwerkingsactiviteitIdAfnemer": "portaal-activiteit"}}
+
+    raw = [lookup("s1", "2025-03-01T10:00:00+00:00"), lookup("s1", "2025-03-01T10:01:00+00:00")]
+    raw.append(lookup("s2", "2025-04-02T08:30:00+00:00"))
+    raw.append({"verwerkingsactie": {"actieId": "x", "tijdstip": "2025-04-03T08:30:00+00:00", "afnemerId": PORTAL_OIN}})
+    shown, own = split_own_lookups([entry_from_json("R", r) for r in raw], PORTAL_OIN, "portaal-activiteit")
+    assert len(shown) == 1  # the register's action for the same OIN under another activity stays
+    assert own.visits == 2 and not own.now and own.message == "own_lookups_then"
+    assert own.previous == datetime(2025, 4, 2, 8, 30, tzinfo=UTC)

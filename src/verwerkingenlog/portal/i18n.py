@@ -120,12 +120,20 @@ MESSAGES: dict[str, dict[str, str]] = {
     "org_count_other": {"nl": "{n} verwerkingen", "en": "{n} processings"},
     "doelen": {"nl": "Doelen", "en": "Purposes"},
     "own_lookups_one": {
-        "nl": "U heeft dit overzicht 1 keer bekeken, het laatst op {when}.",
-        "en": "You have viewed this overview once, most recently on {when}.",
+        "nl": "U bekijkt dit overzicht nu voor het eerst in deze periode.",
+        "en": "This is the first time you view this overview in this period.",
     },
     "own_lookups_other": {
-        "nl": "U heeft dit overzicht {n} keer bekeken, het laatst op {when}.",
-        "en": "You have viewed this overview {n} times, most recently on {when}.",
+        "nl": "U heeft dit overzicht {n} keer bekeken, deze keer meegeteld; de vorige keer op {when}.",
+        "en": "You have viewed this overview {n} times, this time included; the previous time on {when}.",
+    },
+    "own_lookups_then_one": {
+        "nl": "U heeft dit overzicht in deze periode 1 keer bekeken, op {when}.",
+        "en": "You viewed this overview once in this period, on {when}.",
+    },
+    "own_lookups_then_other": {
+        "nl": "U heeft dit overzicht in deze periode {n} keer bekeken, het laatst op {when}.",
+        "en": "You viewed this overview {n} times in this period, most recently on {when}.",
     },
     "kenmerk_title": {"nl": "Zoeken met een kenmerk uit een brief", "en": "Look up a reference from a letter"},
     "kenmerk_label": {"nl": "Kenmerk van de verwerking", "en": "Reference of the processing"},

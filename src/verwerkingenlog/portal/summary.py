@@ -30,22 +30,33 @@ def is_own_lookup(entry: Entry, portal_oin: str | None, portal_activity: str) ->
 @dataclass(frozen=True, slots=True)
 class OwnLookups:
     """The citizen's own visits: one per login session (the session is the portal's verwerking, §10.4
-    `verwerkingIdAfnemer`, the same in every register read), and when the last look-up was."""
+    `verwerkingIdAfnemer`, the same in every register read), the current one included; and when the previous
+    visit last looked (a citizen who did not look then learns that someone else may have)."""
 
     visits: int
-    last: datetime | None
+    previous: datetime | None
+    now: bool = False  # the current visit is among them (the period includes today)
+
+    @property
+    def message(self) -> str:
+        """The catalogue key of the line (portal/i18n.py), singular or plural by `visits`."""
+        return "own_lookups" if self.now else "own_lookups_then"
 
 
 def split_own_lookups(
-    entries: Sequence[Entry], portal_oin: str | None, portal_activity: str
+    entries: Sequence[Entry], portal_oin: str | None, portal_activity: str, current: str | None = None
 ) -> tuple[list[Entry], OwnLookups]:
-    """The entries to show, and the citizen's own look-ups counted."""
+    """The entries to show, and the citizen's own look-ups counted. `current` is this visit's verwerking when the
+    period includes today: its look-up of this very page is logged only as the answer is sent (R-SELF-1), so the
+    answer does not contain it yet."""
     shown: list[Entry] = []
     own: list[Entry] = []
     for e in entries:
         (own if is_own_lookup(e, portal_oin, portal_activity) else shown).append(e)
     sessions = {e.verwerking_id_afnemer or e.actie_id for e in own}
-    return shown, OwnLookups(len(sessions), max((moment(e) for e in own), default=None))
+    earlier = [moment(e) for e in own if (e.verwerking_id_afnemer or e.actie_id) != current]
+    visits = len(sessions | ({current} if current else set()))
+    return shown, OwnLookups(visits, max(earlier, default=None), now=current is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,10 +110,10 @@ def summarise(groups: Sequence[Group], lang: str) -> Summary:
 
 
 def overview(
-    entries: Sequence[Entry], lang: str, portal_oin: str | None, portal_activity: str
+    entries: Sequence[Entry], lang: str, portal_oin: str | None, portal_activity: str, current: str | None = None
 ) -> tuple[list[Group], Summary, OwnLookups]:
     """What the timeline page and the PDF show: the groups without the citizen's own look-ups, their summary,
     and the look-ups counted."""
-    shown, own = split_own_lookups(entries, portal_oin, portal_activity)
+    shown, own = split_own_lookups(entries, portal_oin, portal_activity, current)
     groups = grouped(shown)
     return groups, summarise(groups, lang), own

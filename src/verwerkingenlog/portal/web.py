@@ -259,7 +259,11 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         period = period_from(request.query_params, date.today())
         found = await _lookup(request, bsn, period)
         groups, summary, own = overview(
-            found.entries, _lang(request), settings.portal_oin, settings.portal_verwerkingsactiviteit_id
+            found.entries,
+            _lang(request),
+            settings.portal_oin,
+            settings.portal_verwerkingsactiviteit_id,
+            _this_visit(request, period),
         )
         return page(
             request,
@@ -274,6 +278,12 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
             query=urlencode(period.query()),
             configured=bool(settings.portal_oin),
         )
+
+    def _this_visit(request: Request, period: Period) -> str | None:
+        """This login session's verwerking, when this page's look-up counts as a visit in `period`."""
+        if not settings.portal_oin or not period.begin <= date.today() < period.eind:
+            return None
+        return str(request.session.get("verwerking") or "") or None
 
     async def _lookup(request: Request, bsn: str, period: Period) -> Lookup:
         if not settings.portal_oin:
@@ -330,7 +340,11 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         lang = _lang(request)
         if fmt == "pdf":
             groups, _, own = overview(
-                found.entries, lang, settings.portal_oin, settings.portal_verwerkingsactiviteit_id
+                found.entries,
+                lang,
+                settings.portal_oin,
+                settings.portal_verwerkingsactiviteit_id,
+                _this_visit(request, period),
             )
             names = await portal.names()
             body = export.as_pdf(groups, own, period, names, found.unreachable, bsn, lang, settings.zone)
