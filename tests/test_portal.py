@@ -534,3 +534,85 @@ def test_own_lookups_of_a_past_period_count_without_this_visit() -> None:
     assert len(shown) == 1  # the register's action for the same OIN under another activity stays
     assert own.visits == 2 and not own.now and own.message == "own_lookups_then"
     assert own.previous == datetime(2025, 4, 2, 8, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def machtiging(backend: tuple[str, str], registered: dict[str, Client]) -> Iterator[Citizens]:
+    """A parent (b) with a machtiging for a child (a), in the demo login."""
+    a, b = new_bsn(), new_bsn()
+    with _app(backend[1], registered, portal_demo_citizens=f"{a},{b}", portal_demo_machtigingen=f"{b}:{a}") as (
+        tc,
+        api,
+    ):
+        yield Citizens(tc, api, a, b)
+
+
+def _login_namens(tc: TestClient, gemachtigde: str, bsn: str) -> Any:
+    page = tc.get("/portaal/login")
+    assert f'value="{gemachtigde}:{bsn}"' in page.text
+    return tc.post("/portaal/login/demo", data={"csrf": csrf_of(page.text), "burger": f"{gemachtigde}:{bsn}"})
+
+
+def test_a_gemachtigde_sees_the_person_represented_clearly_marked_and_logged_for_both(machtiging: Citizens) -> None:
+    """Issue 18.4, machtigen: a parent logged in with a machtiging sees the child's processings, never their own, with
+    a banner on every page and a line in the PDF; the visit is logged as a processing of both, under the machtiging
+    activity, and the registers log the look-ups about the child under it too — so the child's own timeline shows
+    them rather than folding them into its own visits."""
+    tc, api, child, parent = machtiging.tc, machtiging.api, machtiging.a, machtiging.b
+    api.create(recent(child, verwerkingNaam="Inschrijving kinderopvang"))
+    api.create(recent(parent, verwerkingNaam="Eigen zaak van de ouder"))
+    r = _login_namens(tc, parent, child)
+    assert r.status_code == 200 and r.url.path == "/portaal/"
+    page = text_of(r.text)
+    assert "Inschrijving kinderopvang" in page and "Eigen zaak van de ouder" not in page
+    assert "Machtiging — U bekijkt de gegevens van iemand die u vertegenwoordigt" in page
+    (link,) = [lk for lk in group_links(r.text) if "kinderopvang" in text_of(tc.get(lk).text)]
+    assert 'class="machtiging-banner"' in tc.get(link).text
+    pdf = tc.get("/portaal/export.pdf")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Opgevraagd door een gemachtigde" in text and f"BSN: {child}" in text and parent not in text
+    exported = json.loads(tc.get("/portaal/export.json").content)["verwerkingen"]
+    assert "Eigen zaak van de ouder" not in {v["verwerkingNaam"] for v in exported}
+
+    activity = Settings().portal_machtiging_verwerkingsactiviteit_id
+    (of_child,) = api.list(child, activity=activity).json()["results"]
+    (of_parent,) = api.list(parent, activity=activity).json()["results"]
+    assert of_child["actieId"] == of_parent["actieId"] and of_child["verwerkingNaam"] == "Inzage met machtiging"
+    # One action about both; each person's query shows their own part in it (the register shows a person's object).
+    assert [o["betrokkenheid"] for o in of_child["verwerkteObjecten"] if o["objectId"] == child] == [
+        "Vertegenwoordigde"
+    ]
+    assert [o["betrokkenheid"] for o in of_parent["verwerkteObjecten"] if o["objectId"] == parent] == ["Gemachtigde"]
+    reads = api.list(child, activity=DEFAULT_SELF_LOG_ACTIVITY).json()["results"]
+    lookups = [e for e in reads if e["afnemerId"] == PORTAL_OIN]  # not the test's own reads of the register
+    assert lookups and all(e["verwerkingsactiviteitIdAfnemer"] == activity for e in lookups)
+    assert {e["verwerkingIdAfnemer"] for e in lookups} == {of_child["verwerkingId"]}
+
+    login(tc, parent)  # the parent as themselves: their own data, no banner, and the machtiging they used
+    own = text_of(tc.get("/portaal/").text)
+    assert (
+        "Eigen zaak van de ouder" in own and "Inzage met machtiging" in own and "Inschrijving kinderopvang" not in own
+    )
+    assert "Machtiging —" not in own
+    login(tc, child)  # the child sees that someone looked on their behalf, not folded into "U bekijkt …"
+    seen = text_of(tc.get("/portaal/").text)
+    assert "Inzage met machtiging" in seen and "U bekijkt dit overzicht nu voor het eerst in deze periode." in seen
+
+
+def test_a_machtiging_that_was_not_given_is_refused(machtiging: Citizens) -> None:
+    tc, child, parent = machtiging.tc, machtiging.a, machtiging.b
+    page = tc.get("/portaal/login")
+    for burger in (f"{child}:{parent}", f"{new_bsn()}:{child}", f"{parent}:{new_bsn()}"):  # reversed, strangers
+        r = tc.post("/portaal/login/demo", data={"csrf": csrf_of(page.text), "burger": burger})
+        assert r.url.path == "/portaal/login" and "Inloggen is niet gelukt" in r.text, burger
+    assert tc.get("/portaal/", follow_redirects=False).status_code == 303
+
+
+def test_the_representee_claim_is_read_at_a_dotted_path() -> None:
+    """DigiD Machtigen through a broker nests the parties (`aanvrager.bsn`); a claim that is not a BSN is none."""
+    from verwerkingenlog.portal.oidc import claim_at
+
+    claims = {"bsn": "999993653", "aanvrager": {"bsn": "999990019"}, "other": {"bsn": 12}}
+    assert claim_at(claims, "aanvrager.bsn") == "999990019" and claim_at(claims, "bsn") == "999993653"
+    assert claim_at(claims, "other.bsn") is None and claim_at(claims, "aanvrager.naam") is None
+    assert claim_at(claims, "bsn.x") is None

@@ -347,6 +347,7 @@ def openid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
                 PORTAL_OIDC_CLIENT_ID="portaal",
                 PORTAL_OIDC_CLIENT_SECRET="op-secret",
                 PORTAL_OIN="00000001001172773000",
+                PORTAL_OIDC_REPRESENTEE_CLAIM="aanvrager.bsn",
             )
             with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs an event loop in this thread
                 clients = pool.submit(_run, _prepare(env["DATABASE_URL"])).result()
@@ -384,4 +385,47 @@ def test_login_through_a_real_openid_provider(browser: Browser, openid: tuple[st
     page.wait_for_url(f"{base}/portaal/")
     assert "Inschrijving via DigiD" in page.locator("main").inner_text()
     assert bsn not in page.url
+    page.context.close()
+
+
+def _machtiging_shown(page: Page) -> None:
+    banner = page.locator(".machtiging-banner")
+    assert banner.is_visible()
+    assert "U bekijkt de gegevens van iemand die u vertegenwoordigt" in banner.inner_text()
+
+
+def test_a_gemachtigde_sees_the_person_represented_clearly_marked(browser: Browser, demo: str) -> None:
+    """Issue 18.4, machtigen in the demo login: the second demo citizen on behalf of the first sees the first's
+    processings, with the banner on the timeline and the detail page; axe-core clean, no CSP violation."""
+    page = _page(browser, PHONE)
+    page.goto(f"{demo}/portaal/login")
+    page.get_by_label("Kies een demoburger").select_option(f"{DEMO_CITIZENS[1]}:{DEMO_BSN}")
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url(f"{demo}/portaal/")
+    _machtiging_shown(page)
+    assert "Aanvraag parkeervergunning" in page.locator("ol.timeline").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    _shot(page, "machtiging-phone")
+    assert _serious_violations(page) == []
+    page.get_by_role("link", name="Aanvraag parkeervergunning").first.click()
+    page.wait_for_url("**/portaal/verwerking/**")
+    _machtiging_shown(page)
+    assert _serious_violations(page) == []
+    page.context.close()
+
+
+def test_a_machtiging_through_a_real_openid_provider(browser: Browser, openid: tuple[str, str]) -> None:
+    """DigiD Machtigen through the broker: the person represented comes in the claim PORTAL_OIDC_REPRESENTEE_CLAIM
+    (`aanvrager.bsn`); the gemachtigde sees that person's processings, marked, and none of their own."""
+    base, bsn = openid
+    page = _page(browser, DESKTOP)
+    page.goto(f"{base}/portaal/login")
+    page.get_by_role("link", name="Inloggen met DigiD").click()
+    page.locator("input[name=login]").fill(f"{new_bsn()}-namens-{bsn}")
+    page.locator("input[name=password]").fill("any")
+    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]", has_text="Continue").click()  # consent
+    page.wait_for_url(f"{base}/portaal/")
+    _machtiging_shown(page)
+    assert "Inschrijving via DigiD" in page.locator("main").inner_text()
     page.context.close()

@@ -76,6 +76,7 @@ def as_pdf(
     bsn: str,
     lang: str,
     zone: tzinfo,
+    namens: bool = False,
 ) -> bytes:
     """The report a municipality sends in answer to an access request: who, what, why, how long. Dates as people
     write them, in the register's time zone (issue 18.5); the citizen's own look-ups are one line, as on the page."""
@@ -100,6 +101,9 @@ def as_pdf(
         t("pdf_registers", names=", ".join(registers)),
     ):
         pdf.multi_cell(width, 5, line, new_x="LMARGIN", new_y="NEXT")
+    if namens:  # a machtiging: said as plainly as on the pages
+        pdf.set_font("helvetica", "B", 10)
+        pdf.multi_cell(width, 5, t("pdf_namens"), new_x="LMARGIN", new_y="NEXT")
     for naam in unreachable:
         pdf.set_font("helvetica", "B", 10)
         pdf.multi_cell(width, 5, t("unreachable", naam=naam), new_x="LMARGIN", new_y="NEXT")

@@ -154,6 +154,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "You viewed your overview {n} times in this period (not listed below).",
     },
     "bsn": {"nl": "BSN", "en": "BSN"},
+    "demo_namens": {
+        "nl": "BSN {g}, namens BSN {v} (machtiging)",
+        "en": "BSN {g}, on behalf of BSN {v} (authorisation)",
+    },
+    "machtiging": {"nl": "Machtiging", "en": "Authorisation"},
+    "machtiging_banner": {
+        "nl": "U bekijkt de gegevens van iemand die u vertegenwoordigt, niet uw eigen gegevens. Uw inzage wordt "
+        "vastgelegd als verwerking van u beiden.",
+        "en": "You are viewing the data of someone you represent, not your own. Your viewing is logged as a "
+        "processing of you both.",
+    },
+    "pdf_namens": {
+        "nl": "Opgevraagd door een gemachtigde namens de persoon met dit BSN.",
+        "en": "Requested by an authorised representative on behalf of the person with this BSN.",
+    },
 }
 
 
