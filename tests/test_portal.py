@@ -616,3 +616,19 @@ def test_the_representee_claim_is_read_at_a_dotted_path() -> None:
     assert claim_at(claims, "aanvrager.bsn") == "999990019" and claim_at(claims, "bsn") == "999993653"
     assert claim_at(claims, "other.bsn") is None and claim_at(claims, "aanvrager.naam") is None
     assert claim_at(claims, "bsn.x") is None
+
+
+def test_a_machtiging_that_cannot_be_logged_shows_nothing(
+    backend: tuple[str, str], registered: dict[str, Client]
+) -> None:
+    """The visit on someone's behalf must be logged before any of their data is shown (as R-SELF-2 for reads): a
+    register that refuses the portal's action (here: a misconfigured machtiging activity that is no UUID) means a
+    refused login, a plain message, and no session."""
+    child, parent = new_bsn(), new_bsn()
+    settings = {"portal_demo_machtigingen": f"{parent}:{child}", "portal_machtiging_verwerkingsactiviteit_id": "x"}
+    with _app(backend[1], registered, **settings) as (tc, api):
+        api.create(recent(child, verwerkingNaam="Inschrijving kinderopvang"))
+        r = _login_namens(tc, parent, child)
+        assert r.status_code == 503 and "de inzage kon niet worden vastgelegd" in r.text
+        assert "Inschrijving kinderopvang" not in r.text
+        assert tc.get("/portaal/", follow_redirects=False).status_code == 303

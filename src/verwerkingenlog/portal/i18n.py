@@ -165,6 +165,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "You are viewing the data of someone you represent, not your own. Your viewing is logged as a "
         "processing of you both.",
     },
+    "machtiging_unlogged": {
+        "nl": "Inloggen met een machtiging kan nu niet: de inzage kon niet worden vastgelegd. Probeer het later opnieuw.",
+        "en": "Logging in with an authorisation is not possible now: the viewing could not be logged. Please try "
+        "again later.",
+    },
     "pdf_namens": {
         "nl": "Opgevraagd door een gemachtigde namens de persoon met dit BSN.",
         "en": "Requested by an authorised representative on behalf of the person with this BSN.",

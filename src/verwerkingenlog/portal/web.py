@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from verwerkingenlog.api.security import PageSecurityMiddleware
-from verwerkingenlog.client import AsyncClient, RetryPolicy, TokenSource, operations
+from verwerkingenlog.client import AsyncClient, RetryPolicy, TokenSource, VerwerkingenlogError, operations
 from verwerkingenlog.portal import export
 from verwerkingenlog.portal.dates import human_moment
 from verwerkingenlog.portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, plural, translate
@@ -447,7 +447,13 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         portal.crypto.login(request.session, bsn, gemachtigde, via=via, verwerking=str(uuid.uuid4()))
         await portal.sessions.start(request.session)
         if gemachtigde is not None:
-            await portal.log_machtiging(request, gemachtigde, bsn)
+            try:
+                await portal.log_machtiging(request, gemachtigde, bsn)
+            except VerwerkingenlogError as exc:  # no look-up on someone's behalf that is not logged (R-SELF-2)
+                log.error("Portal: a machtiging could not be logged (%s); the login is refused.", type(exc).__name__)
+                await portal.sessions.end(request.session)
+                forget(request)
+                return page(request, "message.html", 503, message=translate("machtiging_unlogged", _lang(request)))
         return RedirectResponse(f"{PREFIX}/", status_code=303)
 
     @app.get("/login/oidc")
