@@ -166,7 +166,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "processing of you both.",
     },
     "machtiging_unlogged": {
-        "nl": "Inloggen met een machtiging kan nu niet: de inzage kon niet worden vastgelegd. Probeer het later opnieuw.",
+        "nl": "Inloggen met een machtiging kan nu niet: de inzage kon niet worden vastgelegd. Probeer het later "
+        "opnieuw.",
         "en": "Logging in with an authorisation is not possible now: the viewing could not be logged. Please try "
         "again later.",
     },
