@@ -314,7 +314,7 @@ def test_each_lookup_is_logged_with_the_inzage_headers(citizens: Citizens) -> No
     assert len({e["verwerkingIdAfnemer"] for e in logged}) == 1  # one verwerking per login session
 
 
-@pytest.mark.parametrize("route", ["login", "export"])
+@pytest.mark.parametrize("route", ["login", "export", "kenmerk"])
 def test_login_and_export_are_rate_limited(backend: tuple[str, str], registered: dict[str, Client], route: str) -> None:
     a = new_bsn()
     with _app(backend[1], registered, portal_demo_citizens=a, portal_rate_limit_per_minute=3) as (tc, _):
@@ -324,11 +324,17 @@ def test_login_and_export_are_rate_limited(backend: tuple[str, str], registered:
         def hit() -> int:
             if route == "login":
                 return tc.post("/portaal/login/demo", data={"csrf": token, "burger": "x"}).status_code
+            if route == "kenmerk":
+                return tc.get("/portaal/kenmerk", params={"kenmerk": str(uuid.uuid4())}).status_code
             return tc.get("/portaal/export.json").status_code
 
         codes = [hit() for _ in range(4)]
         assert 429 in codes
-        r = tc.get("/portaal/export.json") if route == "export" else tc.post("/portaal/login/demo", data={})
+        r = {
+            "export": lambda: tc.get("/portaal/export.json"),
+            "kenmerk": lambda: tc.get("/portaal/kenmerk", params={"kenmerk": "x"}),
+            "login": lambda: tc.post("/portaal/login/demo", data={}),
+        }[route]()
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert tc.get("/portaal/").status_code == 200  # the pages themselves are not limited
 

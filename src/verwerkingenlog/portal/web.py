@@ -363,6 +363,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         )
 
     @app.get("/kenmerk", response_class=HTMLResponse)
+    @limited("kenmerk")  # each search reads every register over all periods, as heavy as an export
     async def by_reference(request: Request) -> Response:
         """A reference from a letter (a verwerkingId, or the trace id that is the same 128 bits in hex) leads to
         that processing's page — found only among the logged-in citizen's own entries, so a reference of someone
