@@ -292,3 +292,16 @@ def test_a_batch_is_bounded_by_a_setting(api: Api) -> None:
     (problem,) = r.json()["invalidParams"]
     assert (problem["name"], problem["code"]) == ("dpl.core.data_subject_id", "tooMany")
     assert read_ext(api, {"dpl.core.data_subject_id": bsns[:3]}).status_code == 200
+
+
+def test_an_activity_known_by_id_only_is_shown_as_a_uri_in_the_new_shapes(api: Api) -> None:
+    """Found by schemathesis against the extension's OAS: a VNG entry without `verwerkingsactiviteitUrl`
+    showed its bare id as `dpl.core.processing_activity_id`, which the schema requires to be a URI."""
+    bsn = new_bsn()
+    api.create(actie(bsn, verwerkingsactiviteitUrl=None))
+    flat = read_ext(api, {"dpl.core.data_subject_id": bsn}).json()["processingActivities"]
+    assert f"urn:uuid:{TEST_ACTIVITY}" in {x["attributes"]["dpl.core.processing_activity_id"] for x in flat}
+    nested = read_ext(api, {"dpl": {"core": {"dataSubjectId": bsn}}}).json()["processingActivities"]
+    assert f"urn:uuid:{TEST_ACTIVITY}" in {x["attributes"]["dpl"]["core"]["processingActivityId"] for x in nested}
+    old = read_ext(api, by_subject(bsn)).json()["processingActivities"]  # the old body: answered as before
+    assert TEST_ACTIVITY in {x["attributes"]["dpl.core.processing_activity_id"] for x in old}

@@ -202,6 +202,9 @@ def _result(q: Query, entry: dict[str, Any]) -> dict[str, Any]:
     """One result in the shape that was asked."""
     if q.uuid_traces:
         entry["traceId"] = rules.trace_to_verwerking_id(entry["traceId"])
+    attributes = entry["attributes"]
+    if q.shape is not Shape.ATTRIBUTES and isinstance(attributes.get(rules.PROCESSING_ACTIVITY_ID), str):
+        attributes[rules.PROCESSING_ACTIVITY_ID] = rules.activity_uri(attributes[rules.PROCESSING_ACTIVITY_ID])
     if q.shape is Shape.NESTED:
         entry["attributes"] = rules.nested_attributes(entry["attributes"])
     return entry

@@ -409,3 +409,12 @@ def nested_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = value
     out["dpl"] = {"core": core, **({"read": read} if read else {})}
     return out
+
+
+def activity_uri(activity: str) -> str:
+    """`dpl.core.processing_activity_id` as the URI the extension's schema requires (`format: uri`): a VNG entry
+    that names its activity by `verwerkingsactiviteitId` only shows it as `urn:uuid:<id>` (RFC 9562 §4)."""
+    try:
+        return uri_value(activity)
+    except InvalidValue:
+        return f"urn:uuid:{activity}"
