@@ -305,3 +305,25 @@ def test_an_activity_known_by_id_only_is_shown_as_a_uri_in_the_new_shapes(api: A
     assert f"urn:uuid:{TEST_ACTIVITY}" in {x["attributes"]["dpl"]["core"]["processingActivityId"] for x in nested}
     old = read_ext(api, by_subject(bsn)).json()["processingActivities"]  # the old body: answered as before
     assert TEST_ACTIVITY in {x["attributes"]["dpl.core.processing_activity_id"] for x in old}
+
+
+@pytest.mark.parametrize("settings_overrides", [{"public_base_url": "https://log.gemeente.example/api/v1"}])
+def test_pages_carry_count_next_and_previous_as_on_the_vng_apis(api: Api) -> None:
+    """R-PAG-2 on the read extension too, at both paths: `count`, and `next`/`previous` as absolute URLs
+    repeating the query, `null` when absent (beside the extension's array, which the schema allows)."""
+    bsn = new_bsn()
+    for i in range(3):
+        api.create(actie(bsn, actieNaam=f"Actie {i}", tijdstip=f"2024-01-0{i + 1}T12:00:00Z"))
+    body = {"dpl.core.data_subject_id": bsn, "dpl.core.processing_activity_id": ACTIVITY_URL}
+    for root in ("/api/v1", "/lezenapi/v1"):
+        first = api.request("POST", f"{root}/processing-activities", "alles", json=body, params={"pageSize": 2})
+        page = first.json()
+        assert (page["count"], page["previous"]) == (3, None)
+        assert page["next"] == f"https://log.gemeente.example{root}/processing-activities?pageSize=2&page=2"
+        assert [x["name"] for x in page["processingActivities"]] == ["Actie 2", "Actie 1"]
+        second = api.request("POST", page["next"].removeprefix("https://log.gemeente.example"), "alles", json=body)
+        assert second.json()["next"] is None
+        assert (
+            second.json()["previous"] == f"https://log.gemeente.example{root}/processing-activities?pageSize=2&page=1"
+        )
+        assert [x["name"] for x in second.json()["processingActivities"]] == ["Actie 0"]

@@ -1,13 +1,15 @@
-"""Logboek Dataverwerkingen read extension: POST /api/v1/processing-activities (logboek-extensie-lezen).
+"""Logboek Dataverwerkingen read extension: POST /api/v1/processing-activities (logboek-extensie-lezen, issue 18).
 
-The criteria come as a JSON body (and, as the extension's OpenAPI also allows, as query parameters); a query
-must name a data subject or a trace (issue 21.1: a period or an activity alone would enumerate every person).
+One router, two paths (`/api/v1` and the reference implementation's `/lezenapi/v1`), three body shapes (`Shape`),
+answered in the shape asked (docs/logboek.md, The read extension). The criteria come as a JSON body (and as query
+parameters); a trace or data subject may be a batch (LOGBOEK_READ_BATCH_MAX); a query must name a data subject
+or a trace (issue 21.1: a period or an activity alone would enumerate every person).
 Every current entry is found, whether it arrived through OTLP or the VNG Bewerking API, and shown in the Logius
 shape (domain.logboek.logius_shape). Scopes and visibility are the Inzage API's.
 
-Pagination is left open by the extension; here: query parameters `page` (from 1) and `pageSize` (default 100,
-at most 1000), newest first; the total goes in the `X-Total-Count` header and neighbouring pages in a
-`Link` header (rel="next"/"prev"), so the body keeps exactly the extension's shape.
+Pagination is left open by the extension; here as on the VNG APIs (R-PAG-1..4): query parameters `page` (from 1)
+and `pageSize` (default 100, at most 1000), newest first, `count`, `next` and `previous` in the body beside
+`processingActivities`; also the total in the `X-Total-Count` header and neighbouring pages in a `Link` header.
 """
 
 from __future__ import annotations
@@ -241,15 +243,25 @@ async def _read(request: Request, caller: Caller) -> Response:
     found = await logboek.read(caller, asked.criteria, page, consumer)
     with_resource = scopes.READ_CONFIDENTIAL in caller.scopes
     results = [_result(asked, rules.logius_shape(i.versie, i.regel, i.objecten, with_resource)) for i in found.items]
+    following = _page_link(request, page.number + 1) if page.number < last_page(found.count, page.size) else None
+    preceding = _page_link(request, page.number - 1) if page.number > 1 else None
     headers = {"X-Total-Count": str(found.count)}
-    links = []
-    if page.number < last_page(found.count, page.size):
-        links.append(f'<{page_link(request, page.number + 1)}>; rel="next"')
-    if page.number > 1:
-        links.append(f'<{page_link(request, page.number - 1)}>; rel="prev"')
+    links = [f'<{u}>; rel="{rel}"' for u, rel in ((following, "next"), (preceding, "prev")) if u is not None]
     if links:
         headers["Link"] = ", ".join(links)
-    return json_response({"processingActivities": results}, headers=headers)
+    # R-PAG-2 as on the VNG APIs: count, next and previous beside the extension's array (its schema allows more).
+    body = {"count": found.count, "next": following, "previous": preceding, "processingActivities": results}
+    return json_response(body, headers=headers)
+
+
+def _page_link(request: Request, number: int) -> str:
+    """page_link (R-PAG-2), also for the reference path, which lies outside PUBLIC_BASE_URL's `/api/v1` root."""
+    settings: Settings = request.app.state.settings
+    if not request.url.path.startswith("/lezenapi/") or not settings.public_base_url:
+        return page_link(request, number)
+    url = request.url.include_query_params(page=number)
+    root = settings.public_base_url.rstrip("/").removesuffix("/api/v1")
+    return f"{root}{url.path}?{url.query}"
 
 
 def logboek_service(register: Register, var: VarService, keep_stacktrace: bool = False) -> Logboek:
