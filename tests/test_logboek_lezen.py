@@ -4,6 +4,7 @@ on SQLite and PostgreSQL: VNG entries in the Logius shape, criteria, scopes as o
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -327,3 +328,28 @@ def test_pages_carry_count_next_and_previous_as_on_the_vng_apis(api: Api) -> Non
             second.json()["previous"] == f"https://log.gemeente.example{root}/processing-activities?pageSize=2&page=1"
         )
         assert [x["name"] for x in second.json()["processingActivities"]] == ["Actie 0"]
+
+
+def test_batch_queries_use_the_indexes(api: Api) -> None:
+    """A batch of traces or persons (issue 18.1) searches the same indexes, once per value, never the log as a
+    whole: here with this month's partition (where the searched entries are) filled too, so that PostgreSQL
+    cannot find reading a near-empty partition whole the cheaper plan."""
+    bsn, other = new_bsn(), new_bsn()
+    traces = [api.create(actie(b))["verwerkingId"].replace("-", "") for b in (bsn, other)]
+    now = datetime.now(UTC)
+    bulk_insert(api, 2000, since=datetime(now.year, now.month, 1, tzinfo=UTC))
+    if api.backend == "postgresql":
+        execute(api, "ANALYZE")
+    persons = {"dpl.core.data_subject_id": [bsn, other, new_bsn()], "dpl.core.processing_activity_id": ACTIVITY_URL}
+    for body in ({"traceId": [*traces, uuid.uuid4().hex]}, persons):  # the activity leaves out own self-logs
+        with recorded_statements(api) as seen:
+            r = read_ext(api, body, pageSize=1)
+        assert r.status_code == 200, r.text
+        assert r.json()["count"] == 2
+        searches = [
+            (s, p) for s, p in seen if s.lstrip().upper().startswith("SELECT") and "FROM verwerkingsactie_versie" in s
+        ]
+        assert len(searches) >= 2, searches  # count + page
+        for statement, parameters in searches[:2]:
+            plan = explain(api, statement, parameters)
+            assert full_scans(plan) == [], (body, plan)
