@@ -293,6 +293,14 @@ def test_a_batch_is_bounded_by_a_setting(api: Api) -> None:
     (problem,) = r.json()["invalidParams"]
     assert (problem["name"], problem["code"]) == ("dpl.core.data_subject_id", "tooMany")
     assert read_ext(api, {"dpl.core.data_subject_id": bsns[:3]}).status_code == 200
+    # Counted together, and refused before any element is checked (one problem, not one per element).
+    both = read_ext(api, {"traceId": [uuid.uuid4().hex, "x"], "dpl.core.data_subject_id": [1, 2]})
+    assert {(p["name"], p["code"]) for p in both.json()["invalidParams"]} == {
+        ("traceId", "tooMany"),
+        ("dpl.core.data_subject_id", "tooMany"),
+    }
+    huge = read_ext(api, {"dpl.core.data_subject_id": [0] * 50_000})
+    assert [p["name"] for p in huge.json()["invalidParams"]] == ["dpl.core.data_subject_id"]
 
 
 def test_an_activity_known_by_id_only_is_shown_as_a_uri_in_the_new_shapes(api: Api) -> None:
