@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 API_LINT_STAMP := tools/api-lint/node_modules/.installed
 BROWSER_STAMP := tests/browser/node_modules/.installed
+CHECKOV_STAMP := .venv-checkov/.installed
 
-.PHONY: install run test test-sqlite test-ha lint lint-api format clean browser-deps bench sync-client
+.PHONY: install run test test-sqlite test-ha test-image test-k8s lint lint-api format clean browser-deps bench sync-client fuzz
 
 install: $(STAMP)
 
@@ -51,12 +52,39 @@ $(BROWSER_STAMP): tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	touch $(BROWSER_STAMP)
 
+## The OCI image (Containerfile) built and run: migrate, serve, verify, SIGTERM (tools/image/test-image.sh; needs
+## podman, runc, debootstrap and PostgreSQL on 127.0.0.1:5432). The base images are cached: later runs are faster.
+test-image: install
+	tools/image/test-image.sh
+
+## checkov over deploy/ (base and production overlay) and the Containerfile; skips only those of
+## deploy/checkov-skips.yaml, each justified in docs/deployment.md. Rendering and schema validation are in `make test`.
+test-k8s: $(CHECKOV_STAMP)
+	$(BIN)/python tools/k8s/checkov.py
+
+$(CHECKOV_STAMP): pyproject.toml | install
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet '.[checkov]'
+	touch $(CHECKOV_STAMP)
+
 lint: install
 	$(BIN)/python tools/gen_sync_client.py --check
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy
 	$(BIN)/mypy src/verwerkingenlog bench
+
+## Fuzz every parser the register exposes (tests/fuzz/targets.py, atheris) for FUZZ_SECONDS each (default 30;
+## FUZZ_TARGETS="post_body otlp_json" for some). Crashes land in tests/fuzz/crashes/<target>/ (README, Tests).
+FUZZ_SECONDS ?= 30
+FUZZ_STAMP := $(VENV)/.fuzz-installed
+
+fuzz: install $(FUZZ_STAMP)
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+$(FUZZ_STAMP): pyproject.toml
+	$(BIN)/pip install --quiet -e '.[server,client,dev,fuzz]'
+	touch $(FUZZ_STAMP)
 
 ## Benchmarks next to their anchors (docs/performance.md): `make bench` (full) or `make bench ARGS=--quick` (< 2 min).
 ## Needs PostgreSQL (BENCH_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/postgres); never part of `make test`.
@@ -72,4 +100,4 @@ format: install
 	$(BIN)/ruff check --fix src tests examples bench
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov data .pytest_cache .mypy_cache .ruff_cache .hypothesis

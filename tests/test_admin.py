@@ -7,8 +7,10 @@ the pages (roles, CSRF, actions, audit). The real OpenID login is tested in test
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from verwerkingenlog.services import tokens
 from verwerkingenlog.services.audit import AuditLog, VerifyResults
 from verwerkingenlog.services.clients import Client
 from verwerkingenlog.store.db import Database
+
+FUZZ_CRASHES = Path(__file__).parent / "fuzz" / "crashes"
 
 SECRET = "admin-test-session-secret-0123456789abcdef"
 BEHEERDER = {"sub": "emp-1", "name": "Bea Beheer", "groups": ["verwerkingenlog-beheerder", "iedereen"]}
@@ -612,6 +616,67 @@ def test_a_role_map_naming_an_unknown_role_is_refused_at_start(backend: tuple[st
     settings = make_settings(backend[1], **{**ADMIN_SETTINGS, "admin_role_map": {"g": "admin"}})
     with pytest.raises(RoleMapError, match="not a role"):
         create_app(settings)
+
+
+def _zip_bomb() -> bytes:
+    """An XLSX-shaped zip whose one sheet unpacks to 100 MiB of spaces (about 100 KB packed)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w") as part:
+            for _ in range(100):
+                part.write(b" " * (1024 * 1024))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name, data, why",
+    [
+        ("var.csv", b"UUID;Naam\n" + b'"' + b"x" * 200_000 + b'";a\n', "not a readable CSV file"),
+        ("var.xlsx", _zip_bomb(), "unpacks to more than 64 MB"),
+        # found by the var_xlsx fuzz target: a workbook whose sheet list is empty (IndexError, a 500)
+        (
+            "var.xlsx",
+            (FUZZ_CRASHES / "var_xlsx/crash-c5f168d82607d39f041256608ee205297b82eaae").read_bytes(),
+            "no worksheet",
+        ),
+    ],
+    ids=["csv-field-over-the-csv-limit", "xlsx-zip-bomb", "xlsx-no-worksheet"],
+)
+def test_var_import_refuses_an_unreadable_file_with_a_reason(site: Site, name: str, data: bytes, why: str) -> None:
+    """A file the import cannot read is a 400 page naming why (it was a 500), and nothing is stored."""
+    site.login(BEHEERDER)
+    r = site.post("/beheer/var/import", files={"bestand": (name, data, "application/octet-stream")})
+    assert r.status_code == 400, r.text[:500]
+    assert "niet te gebruiken" in r.text
+    assert why in text_of(r.text)
+
+
+def test_var_import_refuses_an_upload_over_the_limit_before_reading_it(
+    backend: tuple[str, str], registered: dict[str, Client]
+) -> None:
+    for site in _site(backend[1], registered, var_import_max_bytes=1024 * 1024):
+        site.login(BEHEERDER)
+        big = b"UUID;Naam\n" + b"x;y\n" * 400_000
+        r = site.post("/beheer/var/import", files={"bestand": ("var.csv", big, "text/csv")})
+        assert r.status_code == 413 and "larger than 1 MB" in text_of(r.text)
+        refused = [e for e in site.audit() if e.action == "var:importeren" and e.detail == "larger than 1 MB"]
+        assert refused and all(e.outcome == "mislukt" for e in refused)
+
+
+@pytest.mark.parametrize(
+    "vertalingen", ["[" * 10_000 + "]" * 10_000, '{"en": {"naam": "\\ud800"}}'], ids=["deep", "surrogate"]
+)
+def test_var_form_translations_follow_the_api_json_rule(site: Site, vertalingen: str) -> None:
+    """The translations field holds JSON: nested 10,000 deep (RecursionError) or with a lone surrogate (the
+    database encoder) it was a 500; now the form comes back naming the field."""
+    site.login(BEHEERDER)
+    activiteit = str(uuid.uuid4())
+    r = site.post("/beheer/var/nieuw", _activity(id=activiteit, vertalingen=vertalingen))
+    assert r.status_code == 400, r.text[:300]
+    assert "vertalingen" in text_of(r.text)
+    reader = _bearer(site.clients["alles"])
+    assert site.tc.get(f"/api/v1/verwerkingsactiviteit/{activiteit}", headers=reader).status_code == 404
 
 
 # -- the demo login of `make run` (issue 15 part 5) ---------------------------------------------------------------

@@ -164,3 +164,47 @@ def test_verifier_runs_without_the_server_dependencies() -> None:
     done = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "verifier ok" in done.stdout and "--actie-id" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "inclusie",
+    [b"", b"[]", b'{"checkpoint": 5}', b'{"proof": "x"}', "{note}"],
+    ids=["empty", "array", "checkpoint-not-text", "members-missing", "proof-not-a-list"],
+)
+def test_a_malformed_answer_of_the_register_is_a_failed_check_not_a_traceback(
+    inclusie: bytes | str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the verifier_proofs fuzz target: the register under check is untrusted input; an answer that is
+    not the documented JSON made the verifier end in a traceback (JSONDecodeError, KeyError, TypeError)."""
+    import http.server
+    import threading
+
+    signer = SignerKey("malformed.example/log", bytes(32))
+    note = sign_checkpoint(Checkpoint(signer.name, 3, bytes(32)), [signer])
+    if isinstance(inclusie, str):  # a signed checkpoint, but a proof that is not a list of hashes
+        body = {"checkpoint": note, "treeSize": 3, "leafIndex": 0, "leafHash": "AA==", "proof": 7}
+        inclusie = json.dumps(body).encode()
+
+    class Register(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            answer = note.encode() if self.path.endswith("/integriteit/checkpoint") else inclusie
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Register)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/api/v1"
+        code = verifier.main(["--url", url, "--key", signer.verifier.encode(), "--leaf-index", "0"])
+    finally:
+        server.shutdown()
+    out = capsys.readouterr().out
+    assert code == 1, out
+    assert out.splitlines()[0].startswith("OK checkpoint: malformed.example/log, 3 leaves")
+    assert out.splitlines()[-1].startswith("FAILED ")

@@ -3,6 +3,9 @@ through the Inzage API, and the doelbinding report shows the demo's deliberately
 
 from __future__ import annotations
 
+import os
+from unittest import mock
+
 from typer.testing import CliRunner
 
 from tests.conftest import TEST_KEY
@@ -18,7 +21,10 @@ def test_demo_loads_the_example_var_and_its_curl_commands_show_explanation_and_r
         "PSEUDONYMISATION_KEY": TEST_KEY,
     }
     for _ in range(2):  # idempotent: a second `make run` adds nothing
-        result = CliRunner().invoke(cli, ["demo", "--no-start"], env=env)
+        # The demo turns its demo logins and metrics listener on in os.environ (for the server it starts): keep
+        # that out of the rest of the test session, whose servers would otherwise inherit it.
+        with mock.patch.dict(os.environ):
+            result = CliRunner().invoke(cli, ["demo", "--no-start"], env=env)
         assert result.exit_code == 0, result.output
     assert "Example VAR var-voorbeeld.csv: 9 activities (0 new or changed)." in result.stdout
     assert "expand=verwerkingsactiviteit" in result.stdout and "/api/v1/doelbinding" in result.stdout

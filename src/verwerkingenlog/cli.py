@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
@@ -132,6 +133,8 @@ def serve(
     if metrics is not None and metrics[1] == port:
         _fail("METRICS_ADDRESS must use another port than the API.")
     out.print(f"{PRODUCT_NAME} {__version__} on http://{host}:{port}  (docs: http://{host}:{port}/api/v1/docs)")
+    # uvicorn re-raises the SIGTERM it handled once it has shut down; after a clean shutdown that is no error.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: None)
     config = uvicorn.Config(
         "verwerkingenlog.api.app:create_served_app",  # JSON logs without BSNs or tokens (LOG_FORMAT)
         factory=True,
@@ -143,6 +146,9 @@ def serve(
         # The request head limit (MAX_HEADER_BYTES, 431 past it) for both protocols (api/transport.py).
         http=PROTOCOLS[http],
         h11_max_incomplete_event_size=settings.max_header_bytes,
+        # SIGTERM (docs/deployment.md, Shutdown): uvicorn stops listening, waits for the requests in flight, then
+        # runs the lifespan's shutdown (the group committer's last batch commits); bounded so it ends before SIGKILL.
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds or None,
     )
     sockets = [config.bind_socket()]
     if metrics is not None:
@@ -538,5 +544,18 @@ def demo(
         serve(host=host, port=port, workers=1, http="auto")
 
 
+def _terminated(_sig: int, _frame: object) -> None:
+    """SIGTERM ends a command (migrate, purge, verify …) at once, its open transaction rolled back - also as PID 1
+    of a container, where the kernel would otherwise ignore the signal and the orchestrator wait to kill -9."""
+    raise SystemExit(128 + signal.SIGTERM)
+
+
 def main() -> None:
-    app()
+    from pydantic_settings import SettingsError
+
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        app()
+    except SettingsError as exc:  # e.g. X and X_FILE both set: the operator's mistake, said in one line
+        err.print(f"[red]error:[/red] configuration: {exc}")
+        raise SystemExit(2) from None

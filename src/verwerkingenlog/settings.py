@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -10,7 +13,13 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/verwerkingenlog.db"
 # The register's own processing activity for reading the log (§10.5); configure the UUID of your VAR entry.
@@ -24,8 +33,48 @@ class ClientLimits(BaseModel):
     max_body_bytes: int | None = Field(None, ge=1)
 
 
+class FileVariableSource(EnvSettingsSource):
+    """`X_FILE` for every setting `X`: the value is the content of that file, trailing newlines stripped.
+
+    This is how a secret store hands values to a container without putting them in the environment (a Kubernetes
+    Secret mounted as files, Docker/Podman secrets under /run/secrets; docs/deployment.md). Setting both `X` and
+    `X_FILE` is refused, naming both, so that an operator never wonders which one counts. A setting whose own name
+    ends in `_file` (KEY_FILE) keeps its meaning; `X_FILE` is not offered for `X` when `X_FILE` is itself a setting.
+    Values are parsed exactly as the environment's are (JSON for lists and mappings), by the parent class."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environment = {key.lower(): value for key, value in os.environ.items()}
+        fields = set(self.settings_cls.model_fields)
+        values: dict[str, str | None] = {}
+        for name in sorted(fields):
+            variable = f"{name}_file"
+            path = environment.get(variable)
+            if variable in fields or not path:
+                continue
+            if name in environment:
+                raise SettingsError(f"{name.upper()} and {variable.upper()} are both set: set only one of them")
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise SettingsError(f"{variable.upper()}: cannot read {path} ({exc})") from exc
+            values[name] = text.rstrip("\r\n")
+        return values
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment, then `X_FILE` (FileVariableSource); both for one setting is an error there."""
+        return init_settings, env_settings, FileVariableSource(settings_cls), dotenv_settings, file_secret_settings
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
@@ -100,6 +149,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest OTLP export (POST /v1/traces) accepted, after gzip decompression; larger ones get 413. "
         "OpenTelemetry batches are larger than single VNG requests (docs/logboek.md).",
+    )
+    otlp_max_spans: int = Field(
+        50_000,
+        ge=1,
+        description="Most spans accepted in one OTLP/HTTP export (POST /v1/traces), counted before any is mapped; "
+        "more get 413. SDK batches hold 512 by default, a Collector's batch processor 8192.",
     )
     otlp_keep_exception_stacktrace: bool = Field(
         False,
@@ -233,6 +288,14 @@ class Settings(BaseSettings):
         Path("./data/client-secret.key"), description="Key file used when CLIENT_SECRET_KEY is unset."
     )
     migrate_on_start: bool = Field(True, description="Run database migrations when the server starts.")
+    shutdown_timeout_seconds: int = Field(
+        20,
+        ge=0,
+        description="On SIGTERM the server stops accepting connections, lets the requests in flight finish (the "
+        "group-commit batch they wait for commits), then closes; a request still running after this many seconds "
+        "is cancelled so the process ends before the orchestrator's kill (keep it below Kubernetes' "
+        "terminationGracePeriodSeconds). 0: wait for every request.",
+    )
     idempotency_key_ttl_seconds: int = Field(
         86_400,
         ge=86_400,
@@ -257,6 +320,13 @@ class Settings(BaseSettings):
     )
     bulk_max_entries: int = Field(
         10_000, ge=1, description="Most actions accepted in one bulk ingest request (more: 413)."
+    )
+    var_import_max_bytes: int = Field(
+        10_485_760,
+        ge=1,
+        description="Largest VAR spreadsheet (CSV or XLSX) accepted by the admin pages' import; an XLSX may unpack "
+        "to at most 64 MiB, and a sheet may have at most 10,000 rows and 200 columns (docs/deployment.md, "
+        "Request limits).",
     )
     partitions_ahead_months: int = Field(
         3,
@@ -424,10 +494,13 @@ def reference_markdown() -> str:
         "# Configuration reference",
         "",
         "Generated by `verwerkingenlog config-reference` from `src/verwerkingenlog/settings.py`; do not edit by hand.",
-        "Every setting is an environment variable (names are case-insensitive).",
+        "Every setting is an environment variable (names are case-insensitive). Every setting `X` can also be given",
+        "as a file: `X_FILE=/path` reads the value from that file, trailing newlines stripped (a mounted Kubernetes",
+        "Secret, a container secret under /run/secrets); setting both `X` and `X_FILE` is refused at start.",
+        "Where each setting comes from on Kubernetes (ConfigMap, Secret file): [deployment.md](deployment.md).",
         "",
-        "| Variable | Default | Example | Meaning |",
-        "|---|---|---|---|",
+        "| Variable | Default | Example | On Kubernetes | Meaning |",
+        "|---|---|---|---|---|",
     ]
     for name, field in Settings.model_fields.items():
         default = field.get_default(call_default_factory=True)
@@ -435,8 +508,32 @@ def reference_markdown() -> str:
         example = (field.examples or [])[:1] or ([_EXAMPLES[name]] if name in _EXAMPLES else [])
         example_text = f"`{name.upper()}={example[0]}`" if example else f"`{name.upper()}={_env_text(default)}`"
         example_text = example_text.replace("|", "&#124;")
-        lines.append(f"| `{name.upper()}` | {shown} | {example_text} | {field.description or ''} |")
+        source = kubernetes_source(name)
+        lines.append(f"| `{name.upper()}` | {shown} | {example_text} | {source} | {field.description or ''} |")
     return "\n".join(lines) + "\n"
+
+
+# Where a setting comes from on Kubernetes (docs/deployment.md, Kubernetes): secrets from the Secret, as files named
+# by X_FILE; everything else from the ConfigMap. A name that looks secret counts as secret, so that a setting added
+# later (`…_SECRET`, `…_TOKEN`, `…_KEY`, `…_PASSWORD`, `DATABASE_…_URL` with its credentials) is documented as a
+# Secret too.
+_SECRET_NAME = re.compile(r"secret|token|password|(^|_)key$|^database(_\w+)?_url$")
+_KUBERNETES_SOURCES: dict[str, str] = {
+    "database_url": "Secret file (`DATABASE_URL_FILE`)",
+    "portal_registers": "Secret file (`PORTAL_REGISTERS_FILE`): holds the remote registers' secrets",
+    "checkpoint_key_file": "Secret, mounted: this is the key file's path",
+    "key_file": "not used: set `PSEUDONYMISATION_KEY_FILE`",
+    "checkpoint_witness_file": "a mounted volume: this is its path",
+}
+
+
+def kubernetes_source(name: str) -> str:
+    """`Secret file (X_FILE)` or `ConfigMap`: how the manifests in deploy/ give a pod the setting `name`."""
+    if name in _KUBERNETES_SOURCES:
+        return _KUBERNETES_SOURCES[name]
+    if _SECRET_NAME.search(name):
+        return f"Secret file (`{name.upper()}_FILE`)"
+    return "ConfigMap"
 
 
 def _env_text(value: object) -> str:

@@ -25,13 +25,14 @@ import argparse
 import base64
 import binascii
 import contextlib
+import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -146,6 +147,26 @@ def record_from_logboekregel(data: dict[str, Any]) -> dict[str, Any]:
     return logboekregel_record(entry)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _malformed_answers(check: _F) -> _F:
+    """A check whose answer from the register is malformed (not JSON, a member missing or of another type)
+    fails as a check (exit 1, FAILED …), never with a traceback: the register is what is being checked, so its
+    answers are untrusted input (tests/fuzz/targets.py::verifier_proofs)."""
+
+    @functools.wraps(check)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            if isinstance(exc, NoteError | ProofError):
+                raise CheckFailed(str(exc)) from exc
+            raise CheckFailed(f"{check.__name__}: the register's answer is malformed: {exc!r}") from exc
+
+    return checked  # type: ignore[return-value]
+
+
 class RegisterVerifier:
     """The checks, against one register's API root (``…/api/v1``), trusting only the given keys."""
 
@@ -177,6 +198,7 @@ class RegisterVerifier:
         note = self._get("/integriteit/checkpoint").text
         return note, self.checkpoint(note)
 
+    @_malformed_answers
     def consistent(self, old: Checkpoint, new: Checkpoint) -> None:
         """RFC 9162 §2.1.4.2: ``new`` extends ``old`` (proof fetched from the register)."""
         if old.size > new.size:
@@ -189,6 +211,7 @@ class RegisterVerifier:
                 f"checkpoint of size {new.size} does not extend the one of size {old.size}: {exc}"
             ) from exc
 
+    @_malformed_answers
     def inclusion(self, latest: Checkpoint, leaf_index: int | None = None, actie_id: str | None = None) -> Inclusion:
         """RFC 9162 §2.1.3.2: the leaf is in the signed tree the proof names; that tree is consistent with
         ``latest``."""
@@ -206,6 +229,7 @@ class RegisterVerifier:
             self.consistent(checkpoint, latest)
         return Inclusion(data["leafIndex"], leaf, checkpoint, data["type"], data["volgnummer"])
 
+    @_malformed_answers
     def content(self, inclusion: Inclusion, actie_id: str, client_id: str | None) -> None:
         """The version as the API shows it (its history) is exactly what the leaf covers."""
         history = self._get(f"/verwerkingsacties/{actie_id}/versies", auth=True).json()["results"]
@@ -219,6 +243,7 @@ class RegisterVerifier:
                 "(or it was stored by another client than the one named by --client-id)"
             )
 
+    @_malformed_answers
     def logboekregel(
         self, latest: Checkpoint, actie_id: str | None = None, leaf_index: int | None = None
     ) -> str | None:

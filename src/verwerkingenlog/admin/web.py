@@ -29,6 +29,7 @@ from starlette.templating import Jinja2Templates
 
 from verwerkingenlog.admin.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
 from verwerkingenlog.admin.roles import Permission, Role, allowed, check_role_map, roles_from_claims
+from verwerkingenlog.api.decoding import json_value
 from verwerkingenlog.api.security import PageSecurityMiddleware
 from verwerkingenlog.domain import values
 from verwerkingenlog.domain import var as rules
@@ -50,7 +51,6 @@ PREFIX = "/beheer"
 HERE = Path(__file__).parent
 PORTAL_STATIC = HERE.parent / "portal" / "static"
 PAGE_SIZE = 50
-MAX_IMPORT_BYTES = 10 * 1024 * 1024
 Handler = Callable[[Request, Actor], Awaitable[Response]]
 
 
@@ -480,18 +480,25 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         row with its column and reason."""
         from verwerkingenlog.services.var_import import ImportFormatError
 
-        form = await request.form()
+        limit = admin.settings.var_import_max_bytes
+        lang = _lang(request)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit + 64 * 1024:  # the file and the form around it
+            # refused before the upload is read or spooled to disk (docs/deployment.md, Request limits)
+            reason = f"larger than {limit // (1024 * 1024)} MB"
+            await admin.audit.record(actor, "var:importeren", None, FAILED, reason)
+            return page(request, "var_import.html", 413, error=translate("import_unusable", lang, reason=reason))
+        form = await request.form(max_files=1, max_fields=10)
         upload = form.get("bestand")
         organisatie = str(form.get("organisatie") or "").strip() or None
         dry_run = form.get("controle") == "1"
         name = upload.filename if isinstance(upload, UploadFile) and upload.filename else ""
-        lang = _lang(request)
         try:
             if not isinstance(upload, UploadFile) or not name:
                 raise ImportFormatError("no file" if lang == "en" else "geen bestand")
-            data = await upload.read(MAX_IMPORT_BYTES + 1)
-            if len(data) > MAX_IMPORT_BYTES:
-                raise ImportFormatError(f"larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+            data = await upload.read(limit + 1)
+            if len(data) > limit:
+                raise ImportFormatError(f"larger than {limit // (1024 * 1024)} MB")
             result = await _import(admin.state("var"), var_caller(actor), name, data, organisatie, dry_run)
         except ImportFormatError as exc:
             await admin.audit.record(actor, "var:importeren", name[:255] or None, FAILED, str(exc)[:1000])
@@ -634,7 +641,6 @@ LIST_FIELDS = tuple(name for name, _ in rules.LISTS)
 
 def _document(form: Any) -> dict[str, Any]:
     """The form as a `Verwerkingsactiviteit` document, validated by rules.parse_activiteit as the API's body."""
-    import json
 
     def text(name: str) -> str | None:
         value = form.get(name)
@@ -655,9 +661,9 @@ def _document(form: Any) -> dict[str, Any]:
         )
     doc[rules.PERSOONSGEGEVENS] = persoonsgegevens
     raw = text(rules.VERTALINGEN)
-    try:
-        doc[rules.VERTALINGEN] = json.loads(raw) if raw else {}
-    except ValueError:
+    try:  # the API's JSON rule (api.decoding): nesting and surrogates refused while parsing
+        doc[rules.VERTALINGEN] = json_value(raw.encode(), rules.VERTALINGEN) if raw else {}
+    except ValidationFailed:
         doc[rules.VERTALINGEN] = raw  # refused by parse_activiteit, named by its field
     return doc
 

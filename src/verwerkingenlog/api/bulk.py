@@ -47,8 +47,13 @@ def _entries(raw: bytes, ndjson: bool) -> list[tuple[int, bytes]]:
         return [(n, line) for n, line in enumerate(raw.split(b"\n"), 1) if line.strip()]
     try:
         items = msgspec.json.decode(raw, type=list[msgspec.Raw])
-    except msgspec.DecodeError:
-        raise ValidationFailed.one("body", "parse_error", "The body must be a JSON array of actions.") from None
+    except msgspec.DecodeError as exc:
+        raise ValidationFailed.one("body", "parse_error", f"The body must be a JSON array of actions: {exc}.") from None
+    except RecursionError:
+        # msgspec's only depth bound is Python's recursion limit (about 1,000 levels): one rule, no 500 (api.decoding)
+        raise ValidationFailed.one(
+            "body", "parse_error", "The body is not acceptable JSON: nested too deeply."
+        ) from None
     return [(n, bytes(item)) for n, item in enumerate(items, 1)]
 
 

@@ -14,7 +14,6 @@ and `pageSize` (default 100, at most 1000), newest first, `count`, `next` and `p
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,10 +24,11 @@ from starlette.responses import Response
 
 from verwerkingenlog.api import otlp, params
 from verwerkingenlog.api.auth import requires
+from verwerkingenlog.api.decoding import json_value
 from verwerkingenlog.api.http import json_body, json_response, negotiated, page_link
 from verwerkingenlog.domain import logboek as rules
 from verwerkingenlog.domain import scopes
-from verwerkingenlog.domain.errors import InvalidValue
+from verwerkingenlog.domain.errors import InvalidValue, ValidationFailed
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.domain.pagination import last_page
 from verwerkingenlog.domain.values import max_length, uri_value
@@ -234,9 +234,9 @@ async def _read(request: Request, caller: Caller) -> Response:
     page = params.page_of(c, q)
     raw = await json_body(request)
     try:
-        body = json.loads(raw) if raw.strip() else {}
-    except ValueError:
-        c.add("body", "invalid", "The body is not valid JSON.")
+        body = json_value(raw) if raw.strip() else {}
+    except ValidationFailed as exc:
+        c.problems.extend(exc.params)
         body = {}
     settings: Settings = request.app.state.settings
     asked = query_of(c, body, {k: q[k] for k in _QUERY if k in q}, settings.logboek_read_batch_max)

@@ -10,9 +10,8 @@ the OTLP partial-success response; the answer is sent only after the commit.
 from __future__ import annotations
 
 import base64
-import gzip
+import contextlib
 import json
-import zlib
 from collections.abc import Iterable, Mapping
 from math import isfinite
 from typing import Any
@@ -25,6 +24,7 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from starlette.responses import Response
 
 from verwerkingenlog.api.auth import requires
+from verwerkingenlog.api.decoding import inflate, json_value
 from verwerkingenlog.api.http import bounded_body
 from verwerkingenlog.domain.errors import RequestTooLarge, UnsupportedMediaType, ValidationFailed
 from verwerkingenlog.domain.logboek import AttributeValue, Span, SpanEvent, Status
@@ -70,12 +70,19 @@ def _pb_events(events: Iterable[trace_pb2.Span.Event]) -> tuple[SpanEvent, ...]:
     return tuple(SpanEvent(e.name, e.time_unix_nano, _pb_attributes(e.attributes)) for e in events)
 
 
-def spans_from_protobuf(body: bytes) -> list[Span]:
+def _at_most(count: int, max_spans: int | None) -> None:
+    """OTLP_MAX_SPANS, checked before any span is mapped: 8 MiB of protobuf can hold millions of empty spans."""
+    if max_spans is not None and count > max_spans:
+        raise RequestTooLarge(f"{count} spans in one export; at most {max_spans} are accepted.")
+
+
+def spans_from_protobuf(body: bytes, max_spans: int | None = None) -> list[Span]:
     request = svc.ExportTraceServiceRequest()
     try:
         request.ParseFromString(body)
     except DecodeError as exc:
         raise ValidationFailed.one("body", "invalid", f"Not an OTLP ExportTraceServiceRequest: {exc}") from None
+    _at_most(sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans), max_spans)
     out = []
     for rs in request.resource_spans:
         resource = _pb_attributes(rs.resource.attributes)
@@ -204,9 +211,16 @@ def _json_span(s: Mapping[str, Any], resource: dict[str, AttributeValue], path: 
     )
 
 
-def spans_from_json(body: bytes) -> list[Span]:
+def _json_span_count(request: Any) -> int:
+    with contextlib.suppress(AttributeError, TypeError):  # a malformed shape: the mapping below names it
+        return sum(len(ss.get("spans") or []) for rs in request.get("resourceSpans") for ss in rs.get("scopeSpans"))
+    return 0
+
+
+def spans_from_json(body: bytes, max_spans: int | None = None) -> list[Span]:
+    request = json_value(body)  # depth, UTF-8 and surrogates checked while parsing (api.decoding)
+    _at_most(_json_span_count(request), max_spans)
     try:
-        request = json.loads(body)
         out = []
         for r, rs in enumerate(request.get("resourceSpans", [])):
             path = f"resourceSpans[{r}]"
@@ -223,20 +237,9 @@ def spans_from_json(body: bytes) -> list[Span]:
 
 
 async def _body(request: Request, limit: int) -> bytes:
+    """The body within `limit` bytes, before and after gzip (api.decoding)."""
     body = await bounded_body(request, limit)
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding != "gzip":
-        raise UnsupportedMediaType("The Content-Encoding sent is not supported; send gzip or none.")
-    try:
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        out = inflater.decompress(body, limit + 1)
-    except (zlib.error, gzip.BadGzipFile) as exc:
-        raise ValidationFailed.one("body", "invalid", f"Not valid gzip: {exc}") from None
-    if len(out) > limit:
-        raise RequestTooLarge(f"The decompressed body exceeds {limit} bytes.")
-    return out
+    return inflate(body, request.headers.get("content-encoding", ""), limit)
 
 
 def export_response(result: ExportResult, as_json: bool) -> Response:
@@ -266,7 +269,8 @@ async def export_traces(request: Request, caller: Caller = Depends(requires(None
     if ctype not in (PROTOBUF, JSON):
         raise UnsupportedMediaType(f"Send OTLP as {PROTOBUF} or {JSON}, not {ctype or 'no Content-Type'}.")
     body = await _body(request, settings.otlp_max_body_bytes)
-    spans = spans_from_json(body) if ctype == JSON else spans_from_protobuf(body)
+    limit = settings.otlp_max_spans
+    spans = spans_from_json(body, limit) if ctype == JSON else spans_from_protobuf(body, limit)
     logboek: Logboek = request.app.state.logboek
     result = await logboek.export(caller, spans)
     return export_response(result, ctype == JSON)

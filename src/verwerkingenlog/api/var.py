@@ -10,7 +10,6 @@ under `fg:read`, and `expand=verwerkingsactiviteit` on the Inzage API (used by a
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from starlette.responses import Response
 
 from verwerkingenlog.api import params
 from verwerkingenlog.api.auth import authenticated
+from verwerkingenlog.api.decoding import json_value
 from verwerkingenlog.api.http import JSON, api_root, json_body, json_response, negotiated, paginated
 from verwerkingenlog.domain import scopes, values
 from verwerkingenlog.domain import var as rules
@@ -156,11 +156,7 @@ def _peildatum(c: params.Collector, q: QueryParams, settings: Settings) -> int |
 
 
 async def _document(request: Request) -> Any:
-    raw = await json_body(request)
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValidationFailed.one("body", "parse_error", f"The body is not valid JSON: {exc}.") from None
+    return json_value(await json_body(request))  # one decoding rule with its limits (api.decoding)
 
 
 def _etag(body: bytes) -> str:

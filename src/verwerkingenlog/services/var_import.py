@@ -13,7 +13,8 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -101,8 +102,19 @@ class Ingelezen:
         return sorted({a.rij for a in self.afwijzingen})
 
 
+# Limits of a spreadsheet (docs/deployment.md, Request limits): a VAR has tens to a few thousand activities. The
+# upload's own size is VAR_IMPORT_MAX_BYTES (admin pages); an XLSX is a zip, so its unpacked parts are bounded
+# too (a zip bomb), and so are the rows and columns openpyxl would otherwise pad out to the sheet's declared
+# dimension (`A1:XFD1048576` in a file of a few hundred bytes).
+MAX_ROWS: Final = 10_000
+MAX_COLUMNS: Final = 200
+MAX_UNPACKED_BYTES: Final = 64 * 1024 * 1024
+
+
 def read_table(path: Path, sheet: str | None = None) -> list[tuple[int, list[Any]]]:
-    """Every non-empty row with its row number as the spreadsheet shows it; the first is the header."""
+    """Every non-empty row with its row number as the spreadsheet shows it; the first is the header.
+
+    Any file, however malformed, gives rows or an ImportFormatError (tests/fuzz: var_csv, var_xlsx)."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         rows = _xlsx_rows(path, sheet)
@@ -113,9 +125,29 @@ def read_table(path: Path, sheet: str | None = None) -> list[tuple[int, list[Any
     return [(n, r) for n, r in rows if any(_cell(v) for v in r)]
 
 
+def _bounded(rows: Iterable[tuple[int, Sequence[Any]]], name: str) -> list[tuple[int, list[Any]]]:
+    out = []
+    for n, row in rows:
+        if n > MAX_ROWS + 1:
+            raise ImportFormatError(f"{name} has more than {MAX_ROWS} rows; split it.")
+        if len(row) > MAX_COLUMNS:
+            if any(_cell(v) for v in row[MAX_COLUMNS:]):
+                raise ImportFormatError(f"{name} has more than {MAX_COLUMNS} columns.")
+            row = row[:MAX_COLUMNS]
+        out.append((n, list(row)))
+    return out
+
+
 def _xlsx_rows(path: Path, sheet: str | None) -> list[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except Exception as exc:  # BadZipFile, but also NotImplementedError, EOFError… on a damaged archive
+        raise ImportFormatError(f"{path.name} is not a readable XLSX file: {exc}") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportFormatError(f"{path.name} unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB.")
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
@@ -123,8 +155,16 @@ def _xlsx_rows(path: Path, sheet: str | None) -> list[tuple[int, list[Any]]]:
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise ImportFormatError(f"No sheet {sheet!r}; the sheets are: {', '.join(book.sheetnames)}.")
+        if not book.worksheets:
+            raise ImportFormatError(f"{path.name} has no worksheet.")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
-        return [(n, list(r)) for n, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+        if hasattr(ws, "reset_dimensions"):
+            ws.reset_dimensions()  # read the rows the file has, not the dimension it claims
+        return _bounded(enumerate(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1), start=1), path.name)
+    except ImportFormatError:
+        raise
+    except Exception as exc:  # openpyxl's failures on a malformed part are of no documented type
+        raise ImportFormatError(f"{path.name} is not a readable XLSX file: {exc!r}") from None
     finally:
         book.close()
 
@@ -140,7 +180,10 @@ def _csv_rows(path: Path) -> list[tuple[int, list[Any]]]:
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(n, row) for n, row in enumerate(reader, start=1)]
+    try:
+        return _bounded(enumerate(reader, start=1), path.name)
+    except csv.Error as exc:  # e.g. a field over the csv module's limit, or a quote left open at the end
+        raise ImportFormatError(f"{path.name} is not a readable CSV file: line {reader.line_num}: {exc}") from None
 
 
 def _cell(value: Any) -> str | None:

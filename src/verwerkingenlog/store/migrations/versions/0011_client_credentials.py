@@ -9,7 +9,7 @@ The keyring comes from `store.migrate.upgrade` (the server's own) or else from t
 would load it.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations
