@@ -347,10 +347,11 @@ def _mark_empty(line: str, empty: list[str]) -> str:
     return f"{line} {EMPTY_PARTITION}" if any(f" on {name} " in line for name in empty) else line
 
 
-def bulk_insert(api: Api, n: int) -> None:
-    """Fill the log with `n` actions about other persons (3 each), through the register's own writer."""
+def bulk_insert(api: Api, n: int, since: datetime | None = None) -> None:
+    """Fill the log with `n` actions about other persons (3 each), through the register's own writer; one a
+    minute from `since` (default 2024-01-01, so they are registered in the past, not in this month's partition)."""
     register = api.tc.app.state.register  # type: ignore[attr-defined]
-    base = to_epoch_us(datetime(2024, 1, 1, tzinfo=UTC))
+    base = to_epoch_us(since or datetime(2024, 1, 1, tzinfo=UTC))
     versions = []
     for i in range(n):
         us = base + i * 60_000_000

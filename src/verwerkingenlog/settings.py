@@ -162,6 +162,13 @@ class Settings(BaseSettings):
         "Off by default (data minimisation: a stack trace can carry personal data and says more than the log needs); "
         "`exception.type` and `exception.message` are always kept (docs/logboek.md).",
     )
+    logboek_read_batch_max: int = Field(
+        50,
+        ge=1,
+        le=1000,
+        description="Most trace ids plus data subjects one read-extension query (POST /api/v1/processing-activities) "
+        "may name in a batch; more is a 400 naming the criterion (docs/logboek.md, Batch queries).",
+    )
     otlp_grpc_port: int | None = Field(
         None,
         ge=1,

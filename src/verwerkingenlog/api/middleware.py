@@ -14,7 +14,7 @@ LOGBOEK_LEZEN_VERSION = "1.0.0"
 def api_version_for(path: str) -> str:
     """AMB-37: 0.9.0 for the Bewerking and Inzage APIs, 0.1.0 for the VAR API (including its
     doelbinding report extension, documented in var-api.yaml)."""
-    if path.startswith("/api/v1/processing-activities"):
+    if path.startswith(("/api/v1/processing-activities", "/lezenapi/")):
         return LOGBOEK_LEZEN_VERSION
     var = path.startswith(("/api/v1/verwerkingsactiviteit", "/api/v1/doelbinding"))
     return VAR_VERSION if var else BEWERKING_INZAGE_VERSION

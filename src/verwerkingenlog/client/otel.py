@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from opentelemetry import metrics
+from opentelemetry import metrics, trace
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, attach, detach, set_value
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as svc
@@ -280,9 +280,25 @@ class FailClosedSpanProcessor(SpanProcessor):
         return True
 
 
+def _mark_next_logbook(read_api: str) -> None:
+    """An outgoing call to another organisation (propagation.chain): its read API on the current span, the
+    action that makes the call (logboek-extensie-lezen). The first one stays when an action calls several."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    present = getattr(span, "attributes", None) or {}
+    if propagation.NEXT_LOGBOOK not in present:
+        span.set_attribute(propagation.NEXT_LOGBOOK, read_api)
+
+
 class DplSpanProcessor(SpanProcessor):
     """Sets the Logius attributes a span can take from this library's verwerking context, unless the code set
-    them itself: the activity (its URL, else its id), confidentiality and retention."""
+    them itself: the activity (its URL, else its id), confidentiality and retention; and, on the span that
+    calls another organisation configured with `propagation.configure_next_logbooks`, the next logbook
+    (`dpl.read.externalReadAPI_id`, when the call goes through the library's httpx hooks or requests adapter)."""
+
+    def __init__(self) -> None:
+        propagation.on_crossing(_mark_next_logbook)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         v = propagation.current()

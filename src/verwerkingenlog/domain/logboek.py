@@ -37,6 +37,11 @@ PROCESSING_ACTIVITY_ID: Final = "dpl.core.processing_activity_id"
 DATA_SUBJECT_ID: Final = "dpl.core.data_subject_id"
 DATA_SUBJECT_ID_TYPE: Final = "dpl.core.data_subject_id_type"
 FOREIGN_PROCESSOR: Final = "dpl.core.foreign_operation.processor"
+# logboek-extensie-lezen, "Toevoeging bij schrijven Logs": on an action that calls another organisation, the URL
+# of that organisation's read API (the next logbook of the chain). The develop text names the span attribute
+# `dpl.read.externalReadAPI_id`; PR #28 calls the field `dpl.read.nextLogbook`. Either is accepted and kept.
+NEXT_LOGBOOK: Final = "dpl.read.externalReadAPI_id"
+NEXT_LOGBOOK_PR28: Final = "dpl.read.nextLogbook"
 # Register extensions (docs/logboek.md): the VNG fields a supplier may still set on a span.
 VERTROUWELIJKHEID: Final = "verwerkingenlog.vertrouwelijkheid"
 BEWAARTERMIJN: Final = "verwerkingenlog.bewaartermijn"
@@ -247,8 +252,11 @@ def map_span(span: Span, profile_bewaartermijn: str | None = None, keep_stacktra
     if subject_type is not None and subject is None:
         raise SpanRejected(f"attribute {DATA_SUBJECT_ID_TYPE} given without {DATA_SUBJECT_ID}")
     processor = _text(attrs, FOREIGN_PROCESSOR)
+    next_logbooks = [n for n in (_text(attrs, NEXT_LOGBOOK), _text(attrs, NEXT_LOGBOOK_PR28)) if n is not None]
     try:
         uri_value(activity)
+        for next_logbook in next_logbooks:
+            uri_value(next_logbook)
         max_length(span.name, NAAM_MAX)
         if processor is not None:
             uri_value(processor)
@@ -374,3 +382,39 @@ def logius_shape(
             out["resource"] = resource
     out["attributes"] = attributes
     return out
+
+
+# PR #28 of the read extension nests the dpl attributes in camelCase: {"dpl": {"core": {...}, "read": {...}}}.
+_NESTED_CORE: Final = {
+    PROCESSING_ACTIVITY_ID: "processingActivityId",
+    DATA_SUBJECT_ID: "dataSubjectId",
+    DATA_SUBJECT_ID_TYPE: "dataSubjectIdType",
+    FOREIGN_PROCESSOR: "foreignOperationProcessor",
+}
+
+
+def nested_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """A result's attributes in PR #28's shape: the `dpl.core.*` ones under `dpl.core` in camelCase, the
+    next-logbook pointer (either spelling) as `dpl.read.nextLogbook`; every other attribute stays as it is
+    (the schema allows additional properties)."""
+    out: dict[str, Any] = {}
+    core: dict[str, Any] = {}
+    read: dict[str, Any] = {}
+    for key, value in attributes.items():
+        if key in _NESTED_CORE:
+            core[_NESTED_CORE[key]] = value
+        elif key in (NEXT_LOGBOOK, NEXT_LOGBOOK_PR28):
+            read.setdefault("nextLogbook", value)
+        else:
+            out[key] = value
+    out["dpl"] = {"core": core, **({"read": read} if read else {})}
+    return out
+
+
+def activity_uri(activity: str) -> str:
+    """`dpl.core.processing_activity_id` as the URI the extension's schema requires (`format: uri`): a VNG entry
+    that names its activity by `verwerkingsactiviteitId` only shows it as `urn:uuid:<id>` (RFC 9562 §4)."""
+    try:
+        return uri_value(activity)
+    except InvalidValue:
+        return f"urn:uuid:{activity}"

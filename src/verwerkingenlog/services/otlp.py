@@ -127,8 +127,8 @@ class Logboek:
 
 def _shown(v: Versie, c: Criteria, full: bool) -> tuple[VerwerktObject, ...]:
     """Persons a result shows: the one searched for; all of them only to a read:confidential caller."""
-    if c.subject_id is not None:
-        return tuple(o for o in v.objecten if o.soort_object_id == c.subject_type and o.object_id == c.subject_id)
+    if c.subject_ids:
+        return tuple(o for o in v.objecten if o.soort_object_id == c.subject_type and o.object_id in c.subject_ids)
     return v.objecten if full else ()
 
 

@@ -79,12 +79,12 @@ _NEXT_SEQ = text(
 class Criteria:
     """The read extension's criteria, already validated (api.logboek)."""
 
-    trace_id: str | None = None
+    trace_ids: tuple[str, ...] = ()  # 32 lowercase hex digits each; several: a batch query (any of them)
     start_us: int | None = None
     end_us: int | None = None
     activity: str | None = None
     subject_type: str | None = None
-    subject_id: str | None = None
+    subject_ids: tuple[str, ...] = ()  # several: a batch query (any of them)
     vertrouwelijkheid: frozenset[Vertrouwelijkheid] = frozenset({Vertrouwelijkheid.NORMAAL})
 
 
@@ -244,17 +244,17 @@ class LogboekStore:
         """
         where = [versie.c.vervallen.is_(False), is_current()]
         where.append(versie.c.vertrouwelijkheid.in_(sorted(v.value for v in c.vertrouwelijkheid)))
-        if c.trace_id is not None:
-            t = c.trace_id
-            where.append(versie.c.verwerking_id == f"{t[0:8]}-{t[8:12]}-{t[12:16]}-{t[16:20]}-{t[20:32]}")
+        if c.trace_ids:
+            ids = sorted({f"{t[0:8]}-{t[8:12]}-{t[12:16]}-{t[16:20]}-{t[20:32]}" for t in c.trace_ids})
+            where.append(versie.c.verwerking_id == ids[0] if len(ids) == 1 else versie.c.verwerking_id.in_(ids))
         if c.start_us is not None:
             where.append(versie.c.tijdstip_us >= c.start_us)
         if c.end_us is not None:
             where.append(versie.c.tijdstip_us <= c.end_us)
         if c.activity is not None:
             where.append(_activity(c.activity))
-        if c.subject_id is not None and c.subject_type is not None:
-            sleutels = self.codec.pseudo.sleutels(c.subject_type, c.subject_id)
+        if c.subject_ids and c.subject_type is not None:
+            sleutels = sorted({k for i in c.subject_ids for k in self.codec.pseudo.sleutels(c.subject_type, i)})
             sleutel = obj.c.object_sleutel == sleutels[0] if len(sleutels) == 1 else obj.c.object_sleutel.in_(sleutels)
             where.append(versie.c.seq.in_(select(obj.c.versie_seq).where(and_(sleutel, obj.c.objecttype == "persoon"))))
         count = (await conn.execute(select(func.count()).select_from(versie).where(*where))).scalar_one()

@@ -8,6 +8,8 @@ HTTP headers (§10.2); the provider logs its own side and records them (§10.4).
   from it (`entry_fields`);
 - `headers`: the §10.2 header names and value rules, and the reading of an incoming call's headers;
 - `trace`: W3C Trace Context (`traceparent`), sent beside the §10.2 headers (Logboek Dataverwerkingen);
+- `chain`: the next logbook (logboek-extensie-lezen): which other organisations this application calls, and
+  their read APIs, noted on every outgoing call;
 - outgoing: `httpx_hooks` (httpx) and `requests_adapter` (requests, imported on its own);
 - incoming: `asgi` (`PropagationMiddleware`) and `wsgi` (`PropagationWSGIMiddleware`).
 
@@ -15,6 +17,13 @@ Nothing here imports the register's server code: the client library stands alone
 """
 
 from verwerkingenlog.client.propagation.asgi import PropagationMiddleware
+from verwerkingenlog.client.propagation.chain import (
+    NEXT_LOGBOOK,
+    configure_next_logbooks,
+    next_logbook_for,
+    note_outgoing,
+    on_crossing,
+)
 from verwerkingenlog.client.propagation.context import (
     P,
     R,
@@ -57,6 +66,7 @@ from verwerkingenlog.client.propagation.wsgi import PropagationWSGIMiddleware
 __all__ = [
     "BEWAARTERMIJN",
     "HEADERS",
+    "NEXT_LOGBOOK",
     "OIN",
     "TRACEPARENT",
     "TRACESTATE",
@@ -76,6 +86,7 @@ __all__ = [
     "Verwerking",
     "async_httpx_hook",
     "configure",
+    "configure_next_logbooks",
     "current",
     "current_afnemer",
     "derived",
@@ -83,6 +94,9 @@ __all__ = [
     "httpx_hook",
     "log",
     "new_span_id",
+    "next_logbook_for",
+    "note_outgoing",
+    "on_crossing",
     "outgoing_headers",
     "parse_headers",
     "parse_traceparent",

@@ -11,16 +11,19 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from verwerkingenlog.client.propagation.chain import note_outgoing
 from verwerkingenlog.client.propagation.context import outgoing_headers
 
 
 class PropagatingAdapter(HTTPAdapter):
-    """An HTTPAdapter that adds the current verwerking's headers; explicitly set headers win."""
+    """An HTTPAdapter that adds the current verwerking's headers (explicitly set headers win) and notes a call
+    to another organisation (the next logbook, `chain`)."""
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         for name, value in outgoing_headers().items():
             if name not in request.headers:
                 request.headers[name] = value
+        note_outgoing(request.url or "")
         return super().send(request, *args, **kwargs)
 
 
