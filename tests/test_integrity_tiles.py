@@ -12,7 +12,7 @@ from typing import Any
 from tests import integrity_support
 from tests.helpers import actie, new_bsn
 from tests.integrity_support import Fresh, b64, note_root, rfc_mth, rfc_node
-from verwerkingenlog.integrity.tiles import TileRef, encode_index, parse_tile_path
+from verwerkingenlog.integrity.tiles import TileRef, encode_index, log_prefix, parse_tile_path
 from verwerkingenlog.services.purge import Purger
 
 fresh = integrity_support.fresh
@@ -163,3 +163,11 @@ def test_purged_leaves_keep_their_hash_in_the_tiles(fresh: Fresh) -> None:
     assert report.entries, "the two expired actions were purged"
     after = split(tile(f, "tile/0/000.p/4"))  # the purge record is a leaf of its own
     assert b"".join(after[:3]) == before
+
+
+def test_the_prefix_is_the_path_of_the_origin() -> None:
+    """tlog-tiles Parameters: the origin line is a URL prefix of the log without the scheme, so the register serves
+    its tiles under the path of CHECKPOINT_ORIGIN (the default origin `<host>/verwerkingenlog`)."""
+    assert log_prefix("log.gemeente.nl/verwerkingenlog") == "/verwerkingenlog"
+    assert log_prefix("log.gemeente.nl/logs/verwerkingen/") == "/logs/verwerkingen"
+    assert log_prefix("log.gemeente.nl") == ""
