@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, tracing, var
+from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, tiles, tracing, var
 from verwerkingenlog.api.allow import AllowMiddleware
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
@@ -213,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inzage.router)
     app.include_router(var.router)
     app.include_router(integrity.router)
+    app.include_router(tiles.router(settings.log_origin))  # C2SP tlog-tiles under the origin's path (§7a)
     app.include_router(docs.router)
     if settings.portal_enabled:  # the citizen portal 'Mijn verwerkingen' (docs/portal.md)
         from verwerkingenlog.portal.web import PREFIX, create_portal

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from verwerkingenlog.domain import scopes
 from verwerkingenlog.domain.errors import Gone, NotFound, NotYetCheckpointed, ValidationFailed
 from verwerkingenlog.domain.values import Vertrouwelijkheid, from_epoch_us
+from verwerkingenlog.integrity import tiles
 from verwerkingenlog.integrity.checkpoint import Checkpoint, SignerKey, VerifierKey, sign_checkpoint
 from verwerkingenlog.integrity.merkle import NodeID, consistency_plan, inclusion_plan
 from verwerkingenlog.integrity.records import (
@@ -35,6 +36,7 @@ from verwerkingenlog.integrity.records import (
     actie_record,
     activiteit_record,
 )
+from verwerkingenlog.integrity.tiles import TileRef
 from verwerkingenlog.integrity.witness import witness_entry
 from verwerkingenlog.services.register import wall_clock_us
 from verwerkingenlog.store import integrity as store
@@ -378,6 +380,18 @@ class Integrity:
                 raise ValidationFailed.one("van", "invalid", "Must not be larger than `tot`.")
             proof = await store.hashes_of(conn, consistency_plan(van, tot))
         return ConsistencyProof(van, tot, proof)
+
+    async def tile(self, ref: TileRef) -> list[bytes]:
+        """The hashes of a C2SP tlog-tiles tile or entry bundle (docs/integrity.md §7a), read from the stored tree
+        in one range scan; `NotFound` for a tile the tree does not have (yet). Public: hashes only."""
+        async with self.db.reading() as conn:
+            size = await store.tree_size(conn)
+            if not tiles.exists(ref, size):
+                raise NotFound(f"The log ({size} leaves) has no {ref.path()}.")
+            found = await store.level_hashes(conn, ref.tree_level, ref.first, ref.first + ref.width)
+        if len(found) != ref.width:  # a node missing from a stored tree: `verify` names it (§9)
+            raise NotFound(f"The stored tree lacks hashes of {ref.path()}: run `verwerkingenlog verify`.")
+        return found
 
     async def leaf_hash(self, index: int) -> bytes:
         async with self.db.reading() as conn:

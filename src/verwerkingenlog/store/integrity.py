@@ -172,6 +172,17 @@ async def get_nodes(conn: AsyncConnection, ids: Sequence[NodeID]) -> list[bytes]
     return [found[node] for node in ids]
 
 
+async def level_hashes(conn: AsyncConnection, level: int, start: int, stop: int) -> list[bytes]:
+    """The stored hashes of the perfect subtrees ``(level, start) … (level, stop - 1)`` in index order: one range
+    scan of the primary key (a C2SP tlog-tiles tile, integrity.tiles)."""
+    stmt = (
+        select(merkle_node.c.hash)
+        .where(merkle_node.c.level == level, merkle_node.c.idx >= start, merkle_node.c.idx < stop)
+        .order_by(merkle_node.c.idx)
+    )
+    return [bytes(r[0]) for r in await conn.execute(stmt)]
+
+
 async def append_leaves(conn: AsyncConnection, leaves: Sequence[Leaf]) -> list[int]:
     """Append one leaf per stored row, in order, in the caller's transaction; returns their leaf indexes.
 
