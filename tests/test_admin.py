@@ -462,6 +462,20 @@ def test_the_doelbinding_report_shows_entries_with_an_unknown_activity(site: Sit
     assert site.tc.get("/beheer/doelbinding", params={"beginDatum": "gisteren"}).status_code == 400
 
 
+@pytest.mark.parametrize("tijdstip", ["9999-12-31T23:30:00Z", "0001-01-01T00:00:00Z"])
+def test_the_doelbinding_report_shows_entries_at_the_edges_of_the_calendar(site: Site, tijdstip: str) -> None:
+    """R-VAL-4 accepts any instant in years 1..9999 UTC; shown in Amsterdam time it may fall outside the calendar
+    (9999-12-31T23:30Z is 10000-01-01 there): the page shows it in UTC rather than answering 500."""
+    systeem = f"Rand-{uuid.uuid4().hex[:8]}"
+    body = actie(new_bsn(), systeem=systeem, tijdstip=tijdstip, verwerkingsactiviteitId=str(uuid.uuid4()))
+    created = site.tc.post("/api/v1/verwerkingsacties", json=body, headers=_bearer(site.clients["alles"]))
+    assert created.status_code == 201, created.text
+    site.login(FG)
+    r = site.tc.get("/beheer/doelbinding", params={"systeem": systeem})
+    assert r.status_code == 200
+    assert created.json()["actieId"] in r.text
+
+
 def test_verify_results_of_the_page_and_the_cli_are_stored_and_the_last_is_shown(
     fresh_site: Site, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

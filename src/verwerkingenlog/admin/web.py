@@ -176,9 +176,15 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
     )
 
     def when(us: int | None) -> str:
+        """A stored instant in the register's time zone; at the edges of the calendar (R-VAL-4 allows any instant
+        in years 1..9999 UTC) the local time may fall outside it, and the instant is shown in UTC instead."""
         if us is None:
             return ""
-        return datetime.fromtimestamp(us / 1e6, UTC).astimezone(settings.zone).strftime("%d-%m-%Y %H:%M:%S")
+        instant = datetime.fromtimestamp(us / 1e6, UTC)
+        try:
+            return instant.astimezone(settings.zone).strftime("%d-%m-%Y %H:%M:%S")
+        except OverflowError:
+            return instant.strftime("%d-%m-%Y %H:%M:%S UTC")
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         lang = _lang(request)
