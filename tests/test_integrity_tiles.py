@@ -1,5 +1,5 @@
 """The log served as C2SP tlog-tiles (docs/integrity.md §7a): `/verwerkingenlog/checkpoint`, `/tile/<L>/<N>[.p/<W>]`
-and `/tile/entries/<N>[.p/<W>]`, public, computed from the stored tree, on SQLite and PostgreSQL.
+and `/tile/leafhashes/<N>[.p/<W>]`, public, computed from the stored tree, on SQLite and PostgreSQL.
 
 The tiles are checked against this file's own RFC 9162 helpers (tests/integrity_support.py), never against the
 register's Merkle code; tests/test_integrity_tiles_go.py checks them with Go's golang.org/x/mod/sumdb/tlog."""
@@ -79,7 +79,7 @@ def test_entry_bundles_hold_leaf_hashes_only(fresh: Fresh) -> None:
     bsns = [new_bsn() for _ in range(3)]
     for bsn in bsns:
         assert f.api.post(actie(bsn)).status_code == 201
-    bundle = tile(f, "tile/entries/000.p/3")
+    bundle = tile(f, "tile/leafhashes/000.p/3")
     assert len(bundle) == 3 * 34
     entries = [bundle[i + 2 : i + 34] for i in range(0, len(bundle), 34)]
     assert all(bundle[i : i + 2] == b"\x00\x20" for i in range(0, len(bundle), 34))
@@ -95,16 +95,16 @@ def test_cache_headers_and_no_authentication(fresh: Fresh) -> None:
     f.checkpoint()
     for path, cache in (
         ("tile/0/000", "public, max-age=31536000, immutable"),
-        ("tile/entries/000", "public, max-age=31536000, immutable"),
+        ("tile/leafhashes/000", "public, max-age=31536000, immutable"),
         ("tile/0/001.p/1", "public, max-age=60"),
-        ("tile/entries/001.p/1", "public, max-age=60"),
+        ("tile/leafhashes/001.p/1", "public, max-age=60"),
         ("tile/1/000.p/1", "public, max-age=60"),
         ("checkpoint", "public, max-age=5"),
     ):
         r = f.api.tc.get(f"{PREFIX}/{path}")
         assert r.status_code == 200, (path, r.text)
         assert r.headers["cache-control"] == cache, path
-    assert len(tile(f, "tile/entries/000")) == 256 * 34
+    assert len(tile(f, "tile/leafhashes/000")) == 256 * 34
 
 
 def test_tiles_beyond_the_tree_and_other_paths_are_404(fresh: Fresh) -> None:
@@ -120,7 +120,7 @@ def test_tiles_beyond_the_tree_and_other_paths_are_404(fresh: Fresh) -> None:
         "tile/0/000.p/6",  # wider than the tree
         "tile/0/001.p/1",
         "tile/1/000.p/1",  # no complete subtree of 256 leaves yet
-        "tile/entries/000",
+        "tile/leafhashes/000",
         "tile/0/0",  # not three digits
         "tile/0/x000/000",  # a leading zero group
         "tile/00/000.p/1",  # a leading zero in the level
@@ -130,6 +130,7 @@ def test_tiles_beyond_the_tree_and_other_paths_are_404(fresh: Fresh) -> None:
         "tile/0/000.p/0",
         "tile/data/000.p/1",  # sumdb's name, not C2SP's
         "tile/8/0/000.p/1",  # sumdb's path with the height
+        "tile/entries/000.p/5",  # tlog-tiles' entry bundles: their entries would be the records (docs/integrity.md §7a)
     ):
         r = f.api.tc.get(f"{PREFIX}/{path}")
         assert r.status_code == 404, path
@@ -145,7 +146,7 @@ def test_index_path_encoding_for_large_indexes() -> None:
     assert encode_index(1000) == "x001/000"
     assert encode_index(7) == "007"
     assert parse_tile_path("3/x001/x234/067.p/9") == TileRef(3, 1234067, 9)
-    assert parse_tile_path("entries/x001/000") == TileRef(None, 1000, 256)
+    assert parse_tile_path("leafhashes/x001/000") == TileRef(None, 1000, 256)
     for index in (0, 999, 1000, 999_999, 1_000_000, 2**40 + 3):
         for width in (1, 255, 256):
             ref = TileRef(0, index, width)

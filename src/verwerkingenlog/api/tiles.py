@@ -1,5 +1,5 @@
 """The log as C2SP tlog-tiles (extension, docs/integrity.md §7a): `<prefix>/checkpoint`, `<prefix>/tile/<L>/<N>`,
-`<prefix>/tile/entries/<N>`, each with an optional `.p/<W>` for a partial tile.
+`<prefix>/tile/leafhashes/<N>`, each with an optional `.p/<W>` for a partial tile.
 
 What a mirror, a monitor or Tessera's tools fetch to follow the register without an account: hashes and the
 signed checkpoint only, so no authentication. The prefix is the path of the checkpoint origin
@@ -44,12 +44,13 @@ async def checkpoint(request: Request) -> Response:
 
 
 async def tile(request: Request, path: str) -> Response:
-    """tlog-tiles `<prefix>/tile/<L>/<N>[.p/<W>]` (hashes) and `<prefix>/tile/entries/<N>[.p/<W>]` (this register's
-    entries are leaf hashes, never records). A path that is not the canonical encoding of a tile is a 404."""
+    """tlog-tiles `<prefix>/tile/<L>/<N>[.p/<W>]` (hashes) and `<prefix>/tile/leafhashes/<N>[.p/<W>]` (the leaf
+    hashes framed as an entry bundle; no `tile/entries/`, whose entries would be records). A path that is not the
+    canonical encoding of a tile is a 404."""
     _no_query(request)
     ref = parse_tile_path(path)
     if ref is None:
-        raise NotFound("Not a tile of C2SP tlog-tiles: tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>].")
+        raise NotFound("Not a tile of C2SP tlog-tiles: tile/<L>/<N>[.p/<W>] or tile/leafhashes/<N>[.p/<W>].")
     hashes = await _integrity(request).tile(ref)
     body = entry_bundle(hashes) if ref.level is None else b"".join(hashes)
     cache = FULL_TILE_CACHE if ref.full else PARTIAL_TILE_CACHE

@@ -6,10 +6,11 @@ Level-0 tiles are the leaf hashes; a hash of a level-`L` tile is the root of a f
 the register stores every perfect subtree (`merkle_node`), every tile is a range read of one tree level, and a
 partial tile of width `W` never changes once it exists (its hashes are perfect subtrees).
 
-The entry bundle `<prefix>/tile/entries/<N>[.p/<W>]` of this register holds, per leaf, the **leaf hash** (32
-bytes) with the big-endian uint16 length prefix of tlog-tiles: never the leaf's record, which carries personal
-data (and is gone after a retention purge, while its hash stays). tlog-tiles expects an entry that *hashes* to
-the level-0 tile's hash; here the entry *is* that hash (docs/integrity.md §7a says so to mirrors).
+The bundle `<prefix>/tile/leafhashes/<N>[.p/<W>]` holds, per leaf, the **leaf hash** (32 bytes) with the
+big-endian uint16 length prefix of a tlog-tiles entry bundle: never the leaf's record, which carries personal
+data (and is gone after a retention purge, while its hash stays). It is not served at tlog-tiles' `tile/entries/`:
+there an entry must *hash* (`SHA-256(0x00 || entry)`) to its level-0 hash, and entries of another format must be
+served at another path, so that a generic client never rehashes these and calls the log broken (§7a).
 
 Pure: parsing and encoding of tile paths (`x001/x234/067`), the width a tree of some size gives each tile.
 """
@@ -17,6 +18,9 @@ Pure: parsing and encoding of tile paths (`x001/x234/067`), the width a tree of 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+LEAF_HASHES = "leafhashes"
+"""The path segment of this register's leaf-hash bundles (`tile/leafhashes/<N>`), in place of `entries`."""
 
 TILE_HEIGHT = 8
 """tlog-tiles: a tile is a subtree of height 8, i.e. 256 hashes wide."""
@@ -53,8 +57,8 @@ class TileRef:
         return self.index * TILE_WIDTH
 
     def path(self) -> str:
-        """The path after `<prefix>/`: `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`."""
-        level = "entries" if self.level is None else str(self.level)
+        """The path after `<prefix>/`: `tile/<L>/<N>[.p/<W>]` or `tile/leafhashes/<N>[.p/<W>]`."""
+        level = LEAF_HASHES if self.level is None else str(self.level)
         suffix = "" if self.full else f".p/{self.width}"
         return f"tile/{level}/{encode_index(self.index)}{suffix}"
 
@@ -81,15 +85,15 @@ def _decimal(text: str, low: int, high: int) -> int | None:
 
 
 def parse_tile_path(path: str) -> TileRef | None:
-    """The tile that `path` (after `tile/`, e.g. `0/x001/234.p/7` or `entries/005`) names, or None when it is
+    """The tile that `path` (after `tile/`, e.g. `0/x001/234.p/7` or `leafhashes/005`) names, or None when it is
     not the canonical encoding of one: every tile has exactly one path, so a cache or mirror never holds two
     copies of it."""
     parts = path.split("/")
     if len(parts) < 2:
         return None
     head, rest = parts[0], parts[1:]
-    level = None if head == "entries" else _decimal(head, 0, MAX_LEVEL)
-    if level is None and head != "entries":
+    level = None if head == LEAF_HASHES else _decimal(head, 0, MAX_LEVEL)
+    if level is None and head != LEAF_HASHES:
         return None
     width = TILE_WIDTH
     if len(rest) >= 2 and rest[-2].endswith(".p"):

@@ -7,7 +7,7 @@
 // It fetches <prefix>/checkpoint and verifies its signature with the verifier key given, rebuilds the tree from
 // the leaf hashes of the C2SP tlog-tiles level-0 tiles (tile/0/<N>[.p/<W>]) and compares its head with the
 // checkpoint, checks every tile above level 0 against it, proves the inclusion of chosen leaves (their leaf
-// hashes from the entry bundles, tile/entries/<N>[.p/<W>]), and the consistency of an earlier checkpoint with the
+// hashes from the entry bundles, tile/leafhashes/<N>[.p/<W>]), and the consistency of an earlier checkpoint with the
 // current one, from the tiles (tlog.ProveRecord/ProveTree) and from the register's own proof endpoints
 // (tlog.CheckRecord/CheckTree on /bewijs/inclusie and /bewijs/consistentie). Each check prints "OK ..."; the first
 // failure prints "FAILED ..." and exits 1.
@@ -204,7 +204,7 @@ func leafFromBundle(prefix string, i, n int64) tlog.Hash {
 	if have := n - t.N<<height; have < 1<<height {
 		t.W = int(have)
 	}
-	path := "tile/entries/" + strings.TrimPrefix(t.Path(), fmt.Sprintf("tile/%d/data/", height))
+	path := "tile/leafhashes/" + strings.TrimPrefix(t.Path(), fmt.Sprintf("tile/%d/data/", height))
 	data := get(prefix + "/" + path)
 	var entries [][]byte
 	for len(data) > 0 {
