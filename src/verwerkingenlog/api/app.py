@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import time
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -14,7 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, tracing, var
+from verwerkingenlog.api import bewerking, bulk, docs, fg, integrity, inzage, ops, tracing, var
 from verwerkingenlog.api.allow import AllowMiddleware
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
@@ -26,10 +27,12 @@ from verwerkingenlog.api.problems import (
 )
 from verwerkingenlog.api.security import HeadLimitMiddleware, RateLimiter, SecurityHeadersMiddleware
 from verwerkingenlog.domain.errors import DomainError
+from verwerkingenlog.domain.fg import Drempels
 from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.observability import configure_logging
 from verwerkingenlog.services.client_cache import start_client_cache
 from verwerkingenlog.services.clients import Clients
+from verwerkingenlog.services.fg import FgConfig, FgService
 from verwerkingenlog.services.herpseudonimisering import repseudonymise
 from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.partitions import Partitions
@@ -40,6 +43,7 @@ from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate
 from verwerkingenlog.store.client_secrets import keyring_from_settings
 from verwerkingenlog.store.db import DATABASE_ERRORS, Database
+from verwerkingenlog.store.fg import FgStore
 from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.pseudonymisation import Pseudonymiser, load_secret
 from verwerkingenlog.store.read import LogReader
@@ -81,6 +85,23 @@ def build_register(settings: Settings, db: Database) -> Register:
         committer=GroupCommitter(db, writer, settings.group_commit_window_ms / 1000, settings.group_commit_max_batch),
         read_after_write_seconds=settings.database_read_after_write_seconds,
     )
+
+
+def build_fg(settings: Settings, register: Register, var_service: VarService) -> FgService:
+    """The FG's tools (docs/fg.md), with the FG_* thresholds."""
+    van, tot = (time.fromisoformat(t) if t != "24:00" else time.max for t in settings.fg_working_hours.split("-"))
+    drempels = Drempels(
+        factor=settings.fg_signal_factor,
+        min_personen=settings.fg_signal_min_persons,
+        baseline_dagen=settings.fg_signal_baseline_days,
+        werktijd_van=van,
+        werktijd_tot=tot,
+        werkdagen=frozenset(settings.fg_working_days),
+        min_buiten_werktijd=settings.fg_signal_min_off_hours,
+        max_medewerkers=settings.fg_signal_max_employees,
+    )
+    config = FgConfig(settings.fg_verwerkingsactiviteit_id, drempels, settings.zone)
+    return FgService(register, FgStore(register.reader.codec), var_service, config)
 
 
 def build_integrity(settings: Settings, db: Database) -> Integrity:
@@ -138,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.max_token_bytes,
         )
         app.state.integrity = build_integrity(settings, db)
+        app.state.fg = build_fg(settings, app.state.register, app.state.var)
         app.state.register.committer.on_batch = app.state.metrics.batch_size.observe  # group-commit batch sizes
         await start_otlp_grpc(app, settings)
         if settings.migrate_on_start:
@@ -213,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(inzage.router)
     app.include_router(var.router)
     app.include_router(integrity.router)
+    app.include_router(fg.router)
     app.include_router(docs.router)
     if settings.portal_enabled:  # the citizen portal 'Mijn verwerkingen' (docs/portal.md)
         from verwerkingenlog.portal.web import PREFIX, create_portal
