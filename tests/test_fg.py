@@ -5,6 +5,9 @@ looks up far more persons at night and a watched person is looked up."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import random
 import uuid
 from collections.abc import Iterator
@@ -14,11 +17,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
-from tests.conftest import _prepare, _run, make_settings
+from tests.conftest import TEST_KEY, _prepare, _run, make_settings
 from tests.helpers import Api, actie, new_bsn
 from tests.var_support import activiteit, create, new_oin
 from verwerkingenlog.api.app import create_app
+from verwerkingenlog.cli import app as cli
 from verwerkingenlog.services import tokens
 from verwerkingenlog.settings import DEFAULT_FG_ACTIVITY
 
@@ -146,10 +151,41 @@ def test_each_signal_is_explained_with_the_entries_behind_it(own_api: Api) -> No
     controle = _controle_entries(own_api, d["watched"])
     assert [e["verwerkingsactie"]["verwerkingId"] for e in controle] == [data["controle"]["verwerkingId"]]
 
+    # The quarter's report on the command line: volumes per activity and organisation, and the signals.
+    _the_cli_reports_the_quarter(own_api, d)
+
     # Off the watch list: the signal goes; the list's earlier events stay (insert-only).
     r = own_api.request("POST", f"{FG}/volglijst/verwijderen", "fg", json={"objectId": d["watched"]})
     assert r.status_code == 200, r.text
     assert "volglijst" not in {s["soort"] for s in _signalen(own_api)["results"]}
+
+
+def _the_cli_reports_the_quarter(api: Api, d: dict[str, Any]) -> None:
+    env = {"DATABASE_URL": api.tc.app.state.settings.database_url, "PSEUDONYMISATION_KEY": TEST_KEY}  # type: ignore[attr-defined]
+    result = CliRunner().invoke(cli, ["fg", "report", "--period", "2026-Q4", "--format", "json"], env=env)
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    (volume,) = [v for v in doc["volumes"] if v["verwerkingsactiviteitId"] == d["act"]["id"]]
+    # October: 20 working days x 8 employees; the week: 7 x 2 x 5 days, 40 at night, 7 of one person, 1 watched.
+    assert volume["acties"] == 160 + 70 + 40 + 7 + 1 and volume["personen"] == 160 + 70 + 40 + 1 + 1
+    assert volume["verwerkingsactiviteit"] == "Beoordelen bijstandsaanvraag"
+    assert volume["verantwoordelijkeOrganisatie"] == d["act"]["verantwoordelijkeOrganisatie"]
+    kinds = {s["soort"]: s for s in doc["signalen"]}
+    # Over the whole quarter the night owl's 60 persons are not 3 times the peers' 31, but the nights still show.
+    assert set(kinds) == {"buiten_werktijd", "veel_medewerkers", "volglijst"}
+    assert kinds["volglijst"]["persoon"] == f"BSN:{d['watched']}" and kinds["volglijst"]["actieIds"] == [
+        d["watched_id"]
+    ]
+    assert doc["controle"]["verwerkingId"]
+
+    csv_out = CliRunner().invoke(cli, ["fg", "report", "--period", "2026-Q4"], env=env)
+    assert csv_out.exit_code == 0, csv_out.output
+    rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert {r["sectie"] for r in rows} == {"volume", "signaal"}
+    assert {r["soort"] for r in rows if r["sectie"] == "signaal"} == set(kinds)
+
+    bad = CliRunner().invoke(cli, ["fg", "report", "--period", "2026-Q5"], env=env)
+    assert bad.exit_code == 2 and "--period" in bad.output
 
 
 def _controle_entries(api: Api, bsn: str) -> list[dict[str, Any]]:

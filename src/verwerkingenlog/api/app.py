@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import time
 
 from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -27,12 +26,11 @@ from verwerkingenlog.api.problems import (
 )
 from verwerkingenlog.api.security import HeadLimitMiddleware, RateLimiter, SecurityHeadersMiddleware
 from verwerkingenlog.domain.errors import DomainError
-from verwerkingenlog.domain.fg import Drempels
 from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.observability import configure_logging
 from verwerkingenlog.services.client_cache import start_client_cache
 from verwerkingenlog.services.clients import Clients
-from verwerkingenlog.services.fg import FgConfig, FgService
+from verwerkingenlog.services.fg import build_fg
 from verwerkingenlog.services.herpseudonimisering import repseudonymise
 from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.partitions import Partitions
@@ -43,7 +41,6 @@ from verwerkingenlog.settings import Settings
 from verwerkingenlog.store import migrate
 from verwerkingenlog.store.client_secrets import keyring_from_settings
 from verwerkingenlog.store.db import DATABASE_ERRORS, Database
-from verwerkingenlog.store.fg import FgStore
 from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.pseudonymisation import Pseudonymiser, load_secret
 from verwerkingenlog.store.read import LogReader
@@ -85,23 +82,6 @@ def build_register(settings: Settings, db: Database) -> Register:
         committer=GroupCommitter(db, writer, settings.group_commit_window_ms / 1000, settings.group_commit_max_batch),
         read_after_write_seconds=settings.database_read_after_write_seconds,
     )
-
-
-def build_fg(settings: Settings, register: Register, var_service: VarService) -> FgService:
-    """The FG's tools (docs/fg.md), with the FG_* thresholds."""
-    van, tot = (time.fromisoformat(t) if t != "24:00" else time.max for t in settings.fg_working_hours.split("-"))
-    drempels = Drempels(
-        factor=settings.fg_signal_factor,
-        min_personen=settings.fg_signal_min_persons,
-        baseline_dagen=settings.fg_signal_baseline_days,
-        werktijd_van=van,
-        werktijd_tot=tot,
-        werkdagen=frozenset(settings.fg_working_days),
-        min_buiten_werktijd=settings.fg_signal_min_off_hours,
-        max_medewerkers=settings.fg_signal_max_employees,
-    )
-    config = FgConfig(settings.fg_verwerkingsactiviteit_id, drempels, settings.zone)
-    return FgService(register, FgStore(register.reader.codec), var_service, config)
 
 
 def build_integrity(settings: Settings, db: Database) -> Integrity:

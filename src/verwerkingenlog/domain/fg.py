@@ -12,10 +12,11 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.model import Actiegegevens
 from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.domain.values import Vertrouwelijkheid, from_epoch_us
@@ -46,6 +47,27 @@ def fg_log_entry(
         systeem=profile.systeem,
         gebruiker=client_id[:40],
     )
+
+
+def rapportperiode(text: str) -> tuple[date, date]:
+    """The FG report's period: a year (`2026`), a quarter (`2026-Q4`) or a month (`2026-11`), as [first day, first
+    day after)."""
+    year, _, rest = text.strip().upper().partition("-")
+    try:
+        y = int(year)
+        if len(year) != 4:
+            raise ValueError(text)
+        if not rest:
+            return date(y, 1, 1), date(y + 1, 1, 1)
+        if rest.startswith("Q") and len(rest) == 2 and rest[1] in "1234":
+            first = 3 * (int(rest[1]) - 1) + 1
+            return date(y, first, 1), (date(y, first + 3, 1) if first < 10 else date(y + 1, 1, 1))
+        if len(rest) == 2 and rest.isdigit() and 1 <= int(rest) <= 12:
+            m = int(rest)
+            return date(y, m, 1), (date(y, m + 1, 1) if m < 12 else date(y + 1, 1, 1))
+    except ValueError:
+        pass
+    raise InvalidValue("invalid", "Must be a year (2026), a quarter (2026-Q4) or a month (2026-11).")
 
 
 class Soort(StrEnum):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import time
 from typing import Generic, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,8 @@ from verwerkingenlog.domain.selflog import persons
 from verwerkingenlog.domain.var import ActiviteitVersie
 from verwerkingenlog.services.register import Register
 from verwerkingenlog.services.var import VarService
-from verwerkingenlog.store.fg import TOEGEVOEGD, VERWIJDERD, FgStore, Gevolgd
+from verwerkingenlog.settings import Settings
+from verwerkingenlog.store.fg import TOEGEVOEGD, VERWIJDERD, FgStore, Gevolgd, Volume
 
 DAY_US = 86_400 * 1_000_000
 
@@ -60,6 +62,18 @@ class Signalen:
     signalen: list[rules.Signaal]
     personen: dict[bytes, tuple[str, str]]
     controle: Controle
+
+
+@dataclass(frozen=True, slots=True)
+class Rapport:
+    """The periodic FG report: volumes per activity and organisation (with the activity as the VAR has it now),
+    and the period's signals."""
+
+    begin_us: int
+    end_us: int
+    volumes: list[Volume]
+    activiteiten: dict[str, ActiviteitVersie]
+    signalen: Signalen
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +157,18 @@ class FgService:
         controle = await self._log(caller, shown, vertrouwelijk)
         return Signalen(found, personen, controle)
 
+    async def rapport(self, caller: Caller, begin_us: int, end_us: int, vertrouwelijk: bool) -> Rapport:
+        """The FG report of a period (`verwerkingenlog fg report`); its signals are logged like the API's."""
+        require_fg(caller.scopes)
+        async with self.db.reading() as conn:
+            volumes = await self.store.volumes(conn, begin_us, end_us)
+        ids = sorted({v.activiteit_id for v in volumes if v.activiteit_id})
+        found = await self.var.explanations((i, end_us - 1) for i in ids)
+        activiteiten = {i: a for (i, _), a in found.items()}
+        return Rapport(
+            begin_us, end_us, volumes, activiteiten, await self.signalen(caller, begin_us, end_us, vertrouwelijk)
+        )
+
     # -- the watch list --------------------------------------------------------------------------------------------
 
     async def volglijst(self, caller: Caller, vertrouwelijk: bool) -> tuple[list[Gevolgd], Controle]:
@@ -187,3 +213,20 @@ class FgService:
         )
         await self.register.committer.append(versioning.first_version(gegevens, objecten, now, caller.client_id))
         return Controle(verwerking_id, vertrouwelijk)
+
+
+def build_fg(settings: Settings, register: Register, var_service: VarService) -> FgService:
+    """The FG's tools (docs/fg.md) on the register's store, with the FG_* thresholds."""
+    van, tot = (time.max if t == "24:00" else time.fromisoformat(t) for t in settings.fg_working_hours.split("-"))
+    drempels = rules.Drempels(
+        factor=settings.fg_signal_factor,
+        min_personen=settings.fg_signal_min_persons,
+        baseline_dagen=settings.fg_signal_baseline_days,
+        werktijd_van=van,
+        werktijd_tot=tot,
+        werkdagen=frozenset(settings.fg_working_days),
+        min_buiten_werktijd=settings.fg_signal_min_off_hours,
+        max_medewerkers=settings.fg_signal_max_employees,
+    )
+    config = FgConfig(settings.fg_verwerkingsactiviteit_id, drempels, settings.zone)
+    return FgService(register, FgStore(register.reader.codec), var_service, config)

@@ -33,6 +33,14 @@ class Gevolgd:
     reden: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Volume:
+    activiteit_id: str | None
+    uitvoerder: str | None
+    acties: int
+    personen: int
+
+
 def _period(begin_us: int | None, end_us: int | None, activiteit_id: str | None) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = []
     if begin_us is not None:
@@ -124,6 +132,21 @@ class FgStore:
             .group_by(versie.c.gebruiker, versie.c.verwerkingsactiviteit_id)
         )
         return {(str(r[0]), r[1]): int(r[2]) for r in (await conn.execute(stmt)).all()}
+
+    async def volumes(self, conn: AsyncConnection, begin_us: int, end_us: int) -> list[Volume]:
+        """Visible actions and distinct persons per (activity, uitvoerder) in a period: the FG report's volumes."""
+        key = (versie.c.verwerkingsactiviteit_id, versie.c.uitvoerder)
+        period = (versie.c.tijdstip_us >= begin_us, versie.c.tijdstip_us < end_us)
+        acties = select(*key, func.count()).where(_visible(), *period).group_by(*key)
+        personen = (
+            select(*key, func.count(obj.c.object_sleutel.distinct()))
+            .select_from(obj.join(versie, _OBJECT_OF_VERSION))
+            .where(obj.c.objecttype == "persoon", _visible(), *period)
+            .group_by(*key)
+        )
+        counted = {(r[0], r[1]): int(r[2]) for r in (await conn.execute(personen)).all()}
+        out = [Volume(r[0], r[1], int(r[2]), counted.get((r[0], r[1]), 0)) for r in (await conn.execute(acties)).all()]
+        return sorted(out, key=lambda v: (v.activiteit_id or "", v.uitvoerder or ""))
 
     async def personen(self, conn: AsyncConnection, sleutels: Sequence[bytes]) -> dict[bytes, tuple[str, str]]:
         """(soortObjectId, objectId) of persons by blind index, opened from one stored object each."""
