@@ -240,6 +240,9 @@ def test_who_processed_one_person_when_and_why(api: Api) -> None:
     assert [e["actieId"] for e in found] == [third["actieId"], first["actieId"]]
     assert [e["verwerkingsactiviteitId"] for e in found] == [other["id"], act["id"]]
     assert found[1]["verwerkteObjecten"][0]["objectId"] == bsn
+    # That view showed the person: it is in their timeline as the FG's processing.
+    shown = r.json()["controle"]["verwerkingId"]
+    assert shown in {e["verwerkingsactie"]["verwerkingId"] for e in _controle_entries(api, bsn)}
 
 
 def test_every_view_is_in_the_citizens_timeline_unless_confidential_until_lifted(api: Api) -> None:
@@ -321,3 +324,45 @@ async def _assert_sealed(url: str, bsn: str) -> None:
     for row in rows:
         assert bsn.encode() not in bytes(row["object_id_enc"]) and bsn.encode() not in bytes(row["object_sleutel"])
         assert bsn not in str(dict(row))
+
+
+def test_the_watch_list_is_insert_only_and_migration_0013_goes_back(own_api: Api, fresh_database: str) -> None:
+    """Nobody rewrites the watch list's history, not even with SQL (the database's triggers, like the log's); the
+    migration downgrades to 0012 and upgrades again."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from verwerkingenlog.store import migrate
+    from verwerkingenlog.store.db import Database
+
+    assert own_api.request("POST", f"{FG}/volglijst", "fg", json={"objectId": new_bsn()}).status_code == 201
+
+    async def tamper(statement: str) -> None:
+        db = Database(fresh_database)
+        try:
+            async with db.engine.begin() as conn:
+                await conn.execute(sa.text(statement))
+        finally:
+            await db.dispose()
+
+    for statement in ("UPDATE fg_volglijst SET event = 'verwijderd'", "DELETE FROM fg_volglijst"):
+        with pytest.raises(Exception, match="append-only"):
+            _run(tamper(statement))
+
+    async def to(revision: str) -> list[str]:
+        db = Database(fresh_database)
+
+        def run(conn: Any) -> list[str]:
+            cfg = migrate.alembic_config()
+            cfg.attributes["connection"] = conn
+            (command.downgrade if revision != "head" else command.upgrade)(cfg, revision)
+            return sa.inspect(conn).get_table_names()
+
+        try:
+            async with db.engine.begin() as conn:
+                return await conn.run_sync(run)
+        finally:
+            await db.dispose()
+
+    assert "fg_volglijst" not in _run(to("0012"))
+    assert "fg_volglijst" in _run(to("head"))
