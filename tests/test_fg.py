@@ -246,6 +246,8 @@ def test_who_processed_one_person_when_and_why(api: Api) -> None:
 
 
 def test_every_view_is_in_the_citizens_timeline_unless_confidential_until_lifted(api: Api) -> None:
+    """R-SELF-1 for the FG: a look is logged as a processing of the person; a confidential one is hidden from the
+    Inzage API (R-INZ-5) until lifted to `opgeheven`."""
     bsn = new_bsn()
     _log(api, bsn, "ambtenaar-x", "2026-10-05T10:00:00+02:00", str(uuid.uuid4()))
     before = len(_controle_entries(api, bsn))
@@ -299,6 +301,7 @@ def test_the_watch_list_body_is_checked_and_only_the_fg_may_use_the_tools(api: A
 
 
 def test_the_watch_list_stores_no_bsn_in_the_clear(api: Api, backend: tuple[str, str]) -> None:
+    """R-PRIV-1: the watch list holds a BSN only as its blind index and sealed."""
     bsn = new_bsn()
     assert api.request("POST", f"{FG}/volglijst", "fg", json={"objectId": bsn}).status_code == 201
     assert api.request("POST", f"{FG}/volglijst", "fg", json={"objectId": bsn}).status_code == 200
