@@ -269,10 +269,12 @@ class Settings(BaseSettings):
         "07:00-19:00",
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$",
         description="FG signal `buiten_werktijd`: the working hours, `HH:MM-HH:MM` in TIME_ZONE.",
+        examples=["08:00-18:00"],
     )
     fg_working_days: list[int] = Field(
         default_factory=lambda: [1, 2, 3, 4, 5],
         description="FG signal `buiten_werktijd`: the working days, JSON list of ISO weekdays (1 = Monday).",
+        examples=["[1, 2, 3, 4, 5, 6]"],
     )
     fg_signal_min_off_hours: int = Field(
         3, ge=1, description="FG signal `buiten_werktijd`: the entries outside working hours a gebruiker needs."
