@@ -188,6 +188,24 @@ def _the_cli_reports_the_quarter(api: Api, d: dict[str, Any]) -> None:
     assert bad.exit_code == 2 and "--period" in bad.output
 
 
+def test_the_working_hours_are_the_configured_ones(backend: tuple[str, str], fresh_database: str) -> None:
+    """Three lookups on a Sunday night are a signal with the default working hours, none for a register that
+    configures round-the-clock working time (FG_WORKING_HOURS, FG_WORKING_DAYS)."""
+    clients = _run(_prepare(fresh_database))
+    issued = {name: tokens.issue(c) for name, c in clients.items()}
+
+    def night_signals(**overrides: Any) -> set[str]:
+        with TestClient(create_app(make_settings(fresh_database, **overrides)), base_url="http://testserver") as tc:
+            api = Api(tc, issued, backend[0], clients)
+            if not overrides:
+                for minute in (1, 2, 3):
+                    _log(api, new_bsn(), "dienstdoende", _at(WEEK + timedelta(days=6), 3, minute), str(uuid.uuid4()))
+            return {s["soort"] for s in _signalen(api)["results"]}
+
+    assert night_signals() == {"buiten_werktijd"}
+    assert night_signals(fg_working_hours="00:00-24:00", fg_working_days=[1, 2, 3, 4, 5, 6, 7]) == set()
+
+
 def _controle_entries(api: Api, bsn: str) -> list[dict[str, Any]]:
     """What the citizen sees of the FG in their timeline (the Inzage API, §7.1)."""
     r = api.inzage(bsn, activity=DEFAULT_FG_ACTIVITY)

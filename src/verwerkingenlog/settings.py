@@ -267,8 +267,8 @@ class Settings(BaseSettings):
     )
     fg_working_hours: str = Field(
         "07:00-19:00",
-        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$",
-        description="FG signal `buiten_werktijd`: the working hours, `HH:MM-HH:MM` in TIME_ZONE.",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        description="FG signal `buiten_werktijd`: the working hours, `HH:MM-HH:MM` in TIME_ZONE (`24:00`: midnight).",
         examples=["08:00-18:00"],
     )
     fg_working_days: list[int] = Field(
