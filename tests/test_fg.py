@@ -240,6 +240,16 @@ def test_who_processed_one_person_when_and_why(api: Api) -> None:
     assert oldest["verwerkingsactiviteit"]["doel"] == "Voltrekken en registreren van het huwelijk"
     assert oldest["verwerkingsactiviteit"]["naam"] == "Huwelijk voltrekken"
     assert [o["objectId"] for o in oldest["verwerkteObjecten"]] == [bsn]
+    # Over every page: who processed the person's data, under which activity, how often, first and last time.
+    assert data["verwerkers"] == page2["verwerkers"]
+    assert [
+        (w["uitvoerder"], w["gebruiker"], w["verwerkingsactiviteitId"], w["aantal"]) for w in data["verwerkers"]
+    ] == [
+        (third["uitvoerder"], gebruiker, other["id"], 1),
+        (second["uitvoerder"], "baliemedewerker-2", act["id"], 1),
+        (oin, gebruiker, act["id"], 1),
+    ]
+    assert {w["systeem"] for w in data["verwerkers"]} == {"Zaaksysteem Sociaal Domein"}
 
     # Filtered by period and by activity.
     only = {

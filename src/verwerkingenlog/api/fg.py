@@ -96,7 +96,7 @@ def _controle(controle: Controle) -> dict[str, Any]:
     }
 
 
-def _paged(request: Request, count: int, page: Page, results: list[Any], controle: Controle) -> Response:
+def _paged(request: Request, count: int, page: Page, results: list[Any], controle: Controle, **extra: Any) -> Response:
     last = max(1, -(-count // page.size))
     return json_response(
         {
@@ -104,6 +104,7 @@ def _paged(request: Request, count: int, page: Page, results: list[Any], control
             "next": page_link(request, page.number + 1) if page.number < last else None,
             "previous": page_link(request, page.number - 1) if page.number > 1 else None,
             "results": results,
+            **extra,
             "controle": _controle(controle),
         }
     )
@@ -154,7 +155,19 @@ async def personen(request: Request, caller: Caller = Depends(_fg)) -> Response:
         out["verwerkteObjecten"] = [r.verwerkt_object(o)]
         out["verwerkingsactiviteit"] = _doel(root, v, found.uitleg)
         results.append(out)
-    return _paged(request, found.count, page, results, found.controle)
+    verwerkers = [
+        {
+            "uitvoerder": w.uitvoerder,
+            "systeem": w.systeem,
+            "gebruiker": w.gebruiker,
+            "verwerkingsactiviteitId": w.activiteit_id,
+            "aantal": w.aantal,
+            "eerste": render_registratie(w.eerste_us),
+            "laatste": render_registratie(w.laatste_us),
+        }
+        for w in found.verwerkers
+    ]
+    return _paged(request, found.count, page, results, found.controle, verwerkers=verwerkers)
 
 
 @router.get("/acties", openapi_extra={"x-extension": True})

@@ -26,7 +26,7 @@ from verwerkingenlog.domain.var import ActiviteitVersie
 from verwerkingenlog.services.register import Register
 from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
-from verwerkingenlog.store.fg import TOEGEVOEGD, VERWIJDERD, FgStore, Gevolgd, Volume
+from verwerkingenlog.store.fg import TOEGEVOEGD, VERWIJDERD, FgStore, Gevolgd, Verwerker, Volume
 
 DAY_US = 86_400 * 1_000_000
 
@@ -55,6 +55,8 @@ class View(Generic[T]):
     controle: Controle
     uitleg: dict[tuple[str, int], ActiviteitVersie] = field(default_factory=dict)
     """The VAR version that explains each entry, by (verwerkingsactiviteitId, tijdstip_us) (§17.4)."""
+    verwerkers: list[Verwerker] = field(default_factory=list)
+    """One person's view: everyone who processed their data under the filter, over every page."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class FgService:
         f = replace(f, vertrouwelijkheid=None)
         async with self.db.reading() as conn:
             count, items = await self.register.reader.search_objecten(conn, f, page.size, page.offset)
+            verwerkers = await self.store.verwerkers(conn, f) if count else []
         self.register.check_page(page, count)
         # The person searched for is processed even when nothing is found (like an Inzage read, R-SELF-1).
         queried = NieuwObject(f.objecttype, f.soort_object_id, f.object_id)
@@ -110,7 +113,7 @@ class FgService:
         uitleg = await self.var.explanations(
             (v.gegevens.verwerkingsactiviteit_id, v.gegevens.tijdstip_us) for _, v in items
         )
-        return View(count, items, controle, uitleg)
+        return View(count, items, controle, uitleg, verwerkers)
 
     async def acties_van(
         self,

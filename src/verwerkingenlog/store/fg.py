@@ -11,8 +11,8 @@ from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from verwerkingenlog.domain.fg import Regel
-from verwerkingenlog.domain.model import Versie, VerwerktObject
-from verwerkingenlog.store.read import _OBJECT_OF_VERSION, _TOTAL, _counted, _visible
+from verwerkingenlog.domain.model import ObjectFilter, Versie, VerwerktObject
+from verwerkingenlog.store.read import _OBJECT_OF_VERSION, _TOTAL, _counted, _filters, _sleutel_match, _visible
 from verwerkingenlog.store.rows import RowCodec
 from verwerkingenlog.store.tables import fg_volglijst, versie
 from verwerkingenlog.store.tables import verwerkt_object as obj
@@ -31,6 +31,20 @@ class Gevolgd:
     sinds_us: int
     door: str
     reden: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Verwerker:
+    """Who processed one person's data: one organisation, system, gebruiker and activity, how often, from when to
+    when."""
+
+    uitvoerder: str | None
+    systeem: str | None
+    gebruiker: str | None
+    activiteit_id: str | None
+    aantal: int
+    eerste_us: int
+    laatste_us: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +146,31 @@ class FgStore:
             .group_by(versie.c.gebruiker, versie.c.verwerkingsactiviteit_id)
         )
         return {(str(r[0]), r[1]): int(r[2]) for r in (await conn.execute(stmt)).all()}
+
+    async def verwerkers(self, conn: AsyncConnection, f: ObjectFilter) -> list[Verwerker]:
+        """Every (uitvoerder, systeem, gebruiker, activity) that processed the person of `f` in its visible entries
+        (the blind index drives it, like the person searches of store.read), most recent first."""
+        key = (versie.c.uitvoerder, versie.c.systeem, versie.c.gebruiker, versie.c.verwerkingsactiviteit_id)
+        stmt = (
+            select(
+                *key,
+                func.count(versie.c.seq.distinct()),
+                func.min(versie.c.tijdstip_us),
+                func.max(versie.c.tijdstip_us),
+            )
+            .select_from(obj.join(versie, _OBJECT_OF_VERSION))
+            .where(
+                _sleutel_match(self.codec.pseudo.sleutels(f.soort_object_id, f.object_id)),
+                obj.c.objecttype == f.objecttype,
+                _visible(),
+                *_filters(f),
+            )
+            .group_by(*key)
+        )
+        out = [
+            Verwerker(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6])) for r in (await conn.execute(stmt)).all()
+        ]
+        return sorted(out, key=lambda v: (-v.laatste_us, v.uitvoerder or "", v.systeem or "", v.gebruiker or ""))
 
     async def volumes(self, conn: AsyncConnection, begin_us: int, end_us: int) -> list[Volume]:
         """Visible actions and distinct persons per (activity, uitvoerder) in a period: the FG report's volumes."""
