@@ -204,6 +204,17 @@ def test_the_working_hours_are_the_configured_ones(backend: tuple[str, str], fre
 
     assert night_signals() == {"buiten_werktijd"}
     assert night_signals(fg_working_hours="00:00-24:00", fg_working_days=[1, 2, 3, 4, 5, 6, 7]) == set()
+    assert night_signals(fg_signal_max_entries=3) == {"buiten_werktijd"}
+
+    # A period with more entries than FG_SIGNAL_MAX_ENTRIES is refused, naming the period, not read into memory.
+    with TestClient(create_app(make_settings(fresh_database, fg_signal_max_entries=2)), base_url="http://t") as tc:
+        q = {"beginDatum": WEEK.isoformat(), "eindDatum": (WEEK + timedelta(days=7)).isoformat()}
+        r = Api(tc, issued, backend[0], clients).request("GET", f"{FG}/signalen", "fg", params=q)
+    assert r.status_code == 400, r.text
+    assert [p["name"] for p in r.json()["invalidParams"]] == ["beginDatum"]
+    env = {"DATABASE_URL": fresh_database, "PSEUDONYMISATION_KEY": TEST_KEY, "FG_SIGNAL_MAX_ENTRIES": "2"}
+    refused = CliRunner().invoke(cli, ["fg", "report", "--period", "2026-11"], env=env)
+    assert refused.exit_code == 2 and "FG_SIGNAL_MAX_ENTRIES" in refused.output
 
 
 def _controle_entries(api: Api, bsn: str) -> list[dict[str, Any]]:

@@ -515,6 +515,7 @@ def fg_report(
     import csv
 
     from verwerkingenlog.api.app import build_register
+    from verwerkingenlog.domain.errors import ValidationFailed
     from verwerkingenlog.domain.fg import rapportperiode
     from verwerkingenlog.domain.periods import period as span_of
     from verwerkingenlog.services.fg import Rapport, build_fg
@@ -536,7 +537,11 @@ def fg_report(
         register = build_register(settings, db)
         return await build_fg(settings, register, VarService(db)).rapport(_operator(), begin_us, end_us, vertrouwelijk)
 
-    rapport = _run(work)
+    try:
+        rapport = _run(work)
+    except ValidationFailed as exc:
+        _fail(exc.params[0].reason)
+        return
     personen = rapport.signalen.personen
 
     def persoon(sleutel: bytes | None) -> str | None:

@@ -279,6 +279,12 @@ class Settings(BaseSettings):
     fg_signal_min_off_hours: int = Field(
         3, ge=1, description="FG signal `buiten_werktijd`: the entries outside working hours a gebruiker needs."
     )
+    fg_signal_max_entries: int = Field(
+        1_000_000,
+        ge=1,
+        description="The FG signals read every person entry of the period into memory: a period with more is refused "
+        "(400, choose a shorter one) rather than exhausting the server.",
+    )
     fg_signal_max_employees: int = Field(
         5,
         ge=1,

@@ -604,7 +604,10 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         if form.get("actie") == "signalen":
             if span.begin_us is None or span.end_us is None:
                 return refused(translate("period_required", lang))
-            found = await fg.signalen(caller, span.begin_us, span.end_us, vertrouwelijk)
+            try:
+                found = await fg.signalen(caller, span.begin_us, span.end_us, vertrouwelijk)
+            except ValidationFailed as exc:
+                return refused(translate("invalid_period", lang, reason=exc.params[0].reason))
             await admin.audit.record(actor, "fg:signalen", found.controle.verwerking_id, OK, None)
             return page(request, "controle.html", form=shown, gevonden=None, signalen=found, controle=found.controle)
         object_id = form.get("objectId", "").strip()

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from verwerkingenlog.domain import fg as rules
 from verwerkingenlog.domain import versioning
-from verwerkingenlog.domain.errors import PermissionDenied
+from verwerkingenlog.domain.errors import PermissionDenied, ValidationFailed
 from verwerkingenlog.domain.model import Caller, NieuwObject, ObjectFilter, Versie, VerwerktObject
 from verwerkingenlog.domain.pagination import Page
 from verwerkingenlog.domain.scopes import FG_READ
@@ -84,6 +84,7 @@ class FgConfig:
     drempels: rules.Drempels
     zone: ZoneInfo
     regels_per_signaal: int = 50
+    max_regels: int = 1_000_000
 
 
 class FgService:
@@ -148,7 +149,14 @@ class FgService:
         d = self.config.drempels
         own = self._own_activities()
         async with self.db.reading() as conn:
-            regels = await self.store.regels(conn, begin_us, end_us, own)
+            regels = await self.store.regels(conn, begin_us, end_us, own, self.config.max_regels + 1)
+            if len(regels) > self.config.max_regels:
+                raise ValidationFailed.one(
+                    "beginDatum",
+                    "period_too_large",
+                    f"The period holds more than {self.config.max_regels} entries about persons; choose a shorter "
+                    "period (FG_SIGNAL_MAX_ENTRIES).",
+                )
             baseline = await self.store.personen_per_gebruiker(
                 conn, begin_us - d.baseline_dagen * DAY_US, begin_us, own
             )
@@ -231,5 +239,7 @@ def build_fg(settings: Settings, register: Register, var_service: VarService) ->
         min_buiten_werktijd=settings.fg_signal_min_off_hours,
         max_medewerkers=settings.fg_signal_max_employees,
     )
-    config = FgConfig(settings.fg_verwerkingsactiviteit_id, drempels, settings.zone)
+    config = FgConfig(
+        settings.fg_verwerkingsactiviteit_id, drempels, settings.zone, max_regels=settings.fg_signal_max_entries
+    )
     return FgService(register, FgStore(register.reader.codec), var_service, config)

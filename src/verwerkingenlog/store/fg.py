@@ -115,9 +115,10 @@ class FgStore:
         return count, [self.codec.versie(r, tuple(objects.get(r["seq"], ()))) for r in rows]
 
     async def regels(
-        self, conn: AsyncConnection, begin_us: int, end_us: int, skip_activiteiten: Sequence[str]
+        self, conn: AsyncConnection, begin_us: int, end_us: int, skip_activiteiten: Sequence[str], limit: int
     ) -> list[Regel]:
-        """Every person (objecttype `persoon`) in every visible action of the period, but the register's own."""
+        """Every person (objecttype `persoon`) in every visible action of the period, but the register's own; at most
+        `limit` (the caller asks one more to know that there are more)."""
         stmt = (
             select(
                 versie.c.actie_id,
@@ -131,6 +132,7 @@ class FgStore:
             .where(obj.c.objecttype == "persoon", _visible(), *_own_excluded(skip_activiteiten))
             .where(versie.c.tijdstip_us >= begin_us, versie.c.tijdstip_us < end_us)
             .order_by(versie.c.tijdstip_us, versie.c.seq, obj.c.positie)
+            .limit(limit)
         )
         return [Regel(r[0], int(r[1]), r[2], r[3], r[4], bytes(r[5])) for r in (await conn.execute(stmt)).all()]
 
