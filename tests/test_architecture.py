@@ -151,17 +151,12 @@ RULES = [
             {
                 "verwerkingenlog.api.ops",
                 "verwerkingenlog.demo",
-                "verwerkingenlog.services.audit",
                 "verwerkingenlog.services.backup",
-                "verwerkingenlog.services.bulk",
                 "verwerkingenlog.services.client_cache",
                 "verwerkingenlog.services.clients",
                 "verwerkingenlog.services.integrity",
                 "verwerkingenlog.services.otlp",
-                "verwerkingenlog.services.partitions",
-                "verwerkingenlog.services.register",
                 "verwerkingenlog.services.var",
-                "verwerkingenlog.services.verify",
             }
         ),
     ),

@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 
+from tests import integrity_support
 from tests.bewerking_support import assert_problem, invalid
 from tests.conftest import TEST_KEY
 from tests.helpers import Api, actie, new_bsn
+from tests.integrity_support import Fresh
 from verwerkingenlog.api.bodies import PostBody, gegevens_of, objecten_of, parse
 from verwerkingenlog.domain.errors import IdempotencyKeyReused
 from verwerkingenlog.domain.idempotency import IdempotencyKey, fingerprint
 from verwerkingenlog.domain.model import Caller
+from verwerkingenlog.services import bulk
+from verwerkingenlog.services.purge import Purger
 from verwerkingenlog.services.register import Register
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store.db import Database
@@ -163,3 +167,77 @@ def test_expired_keys_are_forgotten(backend: tuple[str, str]) -> None:
 
     first, again, later = asyncio.run(scenario())
     assert first == again != later
+
+
+purged_register = integrity_support.fresh
+
+
+def test_a_key_whose_action_was_purged_makes_way_single_and_bulk(purged_register: Fresh) -> None:
+    """R-RET-3 with docs/idempotency.md: after the retention purge removed the action a key stands for, a retry
+    with that key and body stores the action anew (a single POST and a bulk entry alike); another body is still
+    422, as long as the key is remembered."""
+    f = purged_register
+    body = actie(new_bsn(), tijdstip="2000-01-31T12:00:00+01:00", bewaartermijn="P1Y")
+    first = _post(f.api, body, "purged-1")
+    assert first.status_code == 201
+    bulk = {"Content-Type": "application/x-ndjson", "Idempotency-Key": "purged-bulk"}
+    line = json.dumps(body).encode() + b"\n"
+    stored = f.api.request("POST", "/api/v1/verwerkingsacties/bulk", "alles", headers=bulk, content=line).json()
+    assert (stored["stored"], stored["replayed"]) == (1, 0)
+
+    state = f.app.state
+    assert len(f.call(Purger(state.db, state.register.writer).run, False).lineages) == 2
+
+    again = _post(f.api, body, "purged-1")
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert again.json()["actieId"] != first.json()["actieId"]
+    assert _post(f.api, body, "purged-1").headers["Idempotent-Replayed"] == "true"
+    assert _post(f.api, {**body, "handelingNaam": "anders"}, "purged-1").status_code == 422
+
+    retried = f.api.request("POST", "/api/v1/verwerkingsacties/bulk", "alles", headers=bulk, content=line).json()
+    assert (retried["stored"], retried["replayed"]) == (1, 0)
+    assert retried["results"][0]["actieId"] != stored["results"][0]["actieId"]
+    replayed = f.api.request("POST", "/api/v1/verwerkingsacties/bulk", "alles", headers=bulk, content=line).json()
+    assert (replayed["stored"], replayed["replayed"]) == (0, 1)
+    assert replayed["results"][0]["actieId"] == retried["results"][0]["actieId"]
+
+
+def test_bulk_entries_share_the_rules_of_a_single_post(backend: tuple[str, str], registered: Any) -> None:
+    """Per entry of a bulk ingest, as for a single POST: a repeated key with the same body is answered with the
+    first entry's action, with another body 422; an expired key makes way (services.bulk, docs/idempotency.md).
+    (Through the API every entry has a key of its own; a repeat within one call is reachable only here.)"""
+
+    async def scenario() -> list[list[Any]]:
+        db = Database(backend[1])
+        codec = RowCodec(Pseudonymiser(TEST_KEY.encode()))
+        now = [1_800_000_000_000_000]
+        register = Register(db, LogReader(codec), LogWriter(codec), None, clock=lambda: now[0])
+        caller = Caller("alles", frozenset())
+
+        def entry(raw: bytes, key: str) -> bulk.Entry:
+            body = parse(PostBody, raw)
+            return bulk.Entry(IdempotencyKey(key, fingerprint(raw)), gegevens_of(body), objecten_of(body))
+
+        one, other = (json.dumps(actie(new_bsn())).encode() for _ in range(2))
+        k1, k2 = str(uuid.uuid4()), str(uuid.uuid4())
+        try:
+            rounds = [await bulk.ingest(register, caller, [entry(one, k1), entry(one, k1), entry(other, k1)])]
+            rounds.append(await bulk.ingest(register, caller, [entry(one, k1), entry(other, k2)]))
+            now[0] += register.idempotency_ttl_us + 1
+            rounds.append(await bulk.ingest(register, caller, [entry(one, k1)]))
+            return [list(r) for r in rounds]
+        finally:
+            await db.dispose()
+
+    first, second, expired = asyncio.run(scenario())
+    stored, repeated, reused = first
+    assert isinstance(stored, bulk.Stored) and not stored.replayed and stored.leaf_index is not None
+    assert isinstance(repeated, bulk.Stored) and repeated.replayed
+    assert (repeated.version.actie_id, repeated.leaf_index) == (stored.version.actie_id, stored.leaf_index)
+    assert isinstance(reused, IdempotencyKeyReused)
+    replay, new = second
+    assert isinstance(replay, bulk.Stored) and replay.replayed
+    assert (replay.version.actie_id, replay.leaf_index) == (stored.version.actie_id, stored.leaf_index)
+    assert isinstance(new, bulk.Stored) and not new.replayed
+    (anew,) = expired
+    assert isinstance(anew, bulk.Stored) and not anew.replayed and anew.version.actie_id != stored.version.actie_id

@@ -4,7 +4,8 @@ A time the wire format allows but the register cannot store (fixed64 beyond 2^63
 rejection naming the span and the field (OTLP partial success); a JSON value the OTLP/JSON mapping does not
 allow (a time beyond 2^64 − 1 or negative, an intValue beyond int64, a fraction, Infinity as an integer) is a
 400 naming the field by its JSON path; NaN and ±infinity are valid doubles: kept, and shown as OTLP/JSON writes
-them.
+them ("NaN", "Infinity", "-Infinity", as strings). The bare literals NaN and Infinity are not JSON (RFC 8259): the
+one body-parsing rule (api/decoding.py) refuses them as a parse error of the body before any field is read.
 """
 
 from __future__ import annotations
@@ -95,9 +96,9 @@ def test_the_largest_storable_time_is_stored(api: Api) -> None:
         ('"-1"', "startTimeUnixNano"),
         ("-1", "endTimeUnixNano"),
         ("1e300", "startTimeUnixNano"),
-        ("Infinity", "startTimeUnixNano"),
-        ("-Infinity", "endTimeUnixNano"),
-        ("NaN", "startTimeUnixNano"),
+        ('"Infinity"', "startTimeUnixNano"),
+        ('"-Infinity"', "endTimeUnixNano"),
+        ('"NaN"', "startTimeUnixNano"),
         ("1.5", "startTimeUnixNano"),
         ("true", "startTimeUnixNano"),
         ('"1e3"', "endTimeUnixNano"),
@@ -109,6 +110,22 @@ def test_json_time_outside_fixed64_is_a_400_naming_the_field(api: Api, raw: str,
     assert r.status_code == 400, r.text
     (param,) = r.json()["invalidParams"]
     assert param["name"] == f"{SPAN}.{key}"
+
+
+@pytest.mark.parametrize(
+    ("field", "literal"),
+    [("startTimeUnixNano", "Infinity"), ("endTimeUnixNano", "-Infinity"), ("attribute", "NaN")],
+)
+def test_bare_nan_and_infinity_are_not_json_a_400_naming_the_body(api: Api, field: str, literal: str) -> None:
+    span = json_span()
+    if field == "attribute":
+        span["attributes"].append({"key": "teller", "value": {"doubleValue": "@x@"}})
+    else:
+        span[field] = "@x@"
+    r = post_json(api, span, {"@x@": literal})
+    assert r.status_code == 400, r.text
+    (param,) = r.json()["invalidParams"]
+    assert param["name"] == "body"
 
 
 def test_json_time_at_the_top_of_fixed64_is_a_rejection_not_a_400(api: Api) -> None:
@@ -126,8 +143,8 @@ def test_json_time_at_the_top_of_fixed64_is_a_rejection_not_a_400(api: Api) -> N
         '{"intValue": "-9223372036854775809"}',
         '{"intValue": 18446744073709551616}',
         '{"intValue": 1e400}',
-        '{"intValue": Infinity}',
-        '{"intValue": NaN}',
+        '{"intValue": "Infinity"}',
+        '{"intValue": "NaN"}',
         '{"intValue": 2.5}',
         '{"intValue": "12abc"}',
         '{"doubleValue": "veel"}',
@@ -150,11 +167,11 @@ def test_json_int64_extremes_and_non_finite_doubles_are_kept(api: Api) -> None:
         "min": '{"intValue": "-9223372036854775808"}',
         "max": '{"intValue": 9223372036854775807}',
         "nan": '{"doubleValue": "NaN"}',
-        "inf": '{"doubleValue": Infinity}',
+        "inf": '{"doubleValue": "Infinity"}',
         "overflow": '{"doubleValue": 1e400}',
         "neg": '{"doubleValue": "-Infinity"}',
         "huge": '{"doubleValue": 1.7976931348623157e308}',
-        "list": '{"arrayValue": {"values": [{"doubleValue": NaN}]}}',
+        "list": '{"arrayValue": {"values": [{"doubleValue": "NaN"}]}}',
     }
     span["attributes"] += [{"key": k, "value": f"@{k}@"} for k in values]
     r = post_json(api, span, {f"@{k}@": v for k, v in values.items()})

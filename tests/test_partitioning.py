@@ -453,3 +453,10 @@ def test_migration_0009_moves_a_populated_register(backend: tuple[str, str], fre
 
         report: VerifyReport = tc.portal.call(check)  # type: ignore[union-attr]
         assert report.ok, report.findings
+
+
+def test_the_lock_timeout_is_a_duration_never_sql() -> None:
+    """store.partitions puts the timeout into SET LOCAL as text: anything but a duration is refused first."""
+    for bad in ("5s'; DROP TABLE verwerkingsactie_versie; --", "", "five seconds"):
+        with pytest.raises(ValueError, match="not a lock_timeout"):
+            asyncio.run(store.set_lock_timeout(None, bad))  # type: ignore[arg-type]  # refused before any statement

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from tests.conftest import SERVER_LOGS, TEST_KEY, _prepare, _run
 from tests.helpers import actie, new_bsn
 from tests.live import BROWSER_DIR, free_port, openid_provider, wait_until
 from tests.portal_support import SECRET
-from verwerkingenlog.demo import DEMO_BSN
+from verwerkingenlog.demo import DEMO_BSN, DEMO_CITIZENS
 from verwerkingenlog.services import tokens
 
 CHROMIUM = "/usr/bin/chromium"
@@ -209,6 +210,7 @@ def test_citizen_sees_timeline_filters_opens_detail_and_downloads_the_pdf(
     text = " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(Path(path).read_bytes())).pages)
     assert "Overzicht verwerkingen van uw persoonsgegevens" in text
     assert "Aanvraag parkeervergunning" in text and f"BSN: {DEMO_BSN}" in text
+    assert re.search(r"\d{1,2} [a-z]+ \d{4}, \d\d:\d\d: Opslaan persoonsgegevens", text)  # issue 18.5: human dates
     page.context.close()
 
 
@@ -256,6 +258,79 @@ def test_the_core_pages_work_without_javascript(browser: Browser, demo: str) -> 
     page.context.close()
 
 
+def _visits(page: Page) -> int:
+    """The number of visits the page's one line of own look-ups states."""
+    line = page.locator(".own-lookups").inner_text()
+    if line == "U bekijkt dit overzicht nu voor het eerst in deze periode.":
+        return 1
+    when = r"\d{1,2} [a-z]+ \d{4}, \d\d:\d\d"
+    found = re.fullmatch(
+        rf"U heeft dit overzicht (\d+) keer bekeken, deze keer meegeteld; de vorige keer op {when}\.", line
+    )
+    assert found, line
+    return int(found.group(1))
+
+
+def test_summary_on_top_and_own_lookups_folded_into_one_line(browser: Browser, demo: str) -> None:
+    """Issue 18.4: the summary (who, how often, why, with its SVG chart) comes before the timeline; the citizen's
+    own visits are one line that counts them, not entries of the timeline; axe-core clean, no CSP violation."""
+    page = _page(browser, DESKTOP)
+    _demo_login(page, demo)
+    before = _visits(page)
+    page.context.close()
+    page = _page(browser, PHONE)  # a new visit (a new login session), on a phone
+    _demo_login(page, demo)
+    assert _visits(page) == before + 1
+    summary = page.get_by_role("region", name="Wie heeft uw gegevens verwerkt?")
+    assert summary.is_visible()
+    chart = summary.get_by_role("img", name="Aantal verwerkingen per organisatie")
+    assert chart.is_visible() and chart.bounding_box()["width"] <= PHONE["width"]  # type: ignore[index]
+    said = summary.inner_text()
+    # The demo's two processings: the parking permit (the example VAR's College van B&W, and its purpose), and one
+    # whose activity the VAR does not know (the register's name, and the processing's own name as its purpose).
+    assert "College van B&W: 1 verwerking. Doelen: Beoordelen en verlenen van een parkeervergunning" in said
+    assert "Melding openbare ruimte" in said
+    timeline = page.locator("ol.timeline")
+    assert page.evaluate(
+        "document.querySelector('.summary').compareDocumentPosition(document.querySelector('ol.timeline')) & 4"
+    )  # the summary precedes the timeline
+    assert "Aanvraag parkeervergunning" in timeline.inner_text()
+    assert "Inzage verwerkingenlog" not in timeline.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    _shot(page, "summary-phone")
+    assert _serious_violations(page) == []
+    page.context.close()
+
+
+def test_a_reference_from_a_letter_opens_the_processing_only_for_its_own_citizen(browser: Browser, demo: str) -> None:
+    """Issue 18.4: the reference on the detail page (as a letter would print it) typed into the form opens that
+    processing; the other demo citizen typing it is told it was not found."""
+    page = _page(browser, DESKTOP)
+    _demo_login(page, demo)
+    page.get_by_role("link", name="Aanvraag parkeervergunning").first.click()
+    page.wait_for_url("**/portaal/verwerking/**")
+    detail_url = page.url
+    reference = page.locator("code.kenmerk").inner_text()
+    page.get_by_role("link", name="Terug naar het overzicht").click()
+    page.get_by_label("Kenmerk van de verwerking").fill(reference.replace("-", "").upper())  # as a trace id
+    page.get_by_role("button", name="Zoeken").click()
+    page.wait_for_url("**/portaal/verwerking/**")
+    assert page.url.split("?")[0] == detail_url.split("?")[0]
+    assert "Uw gegevens zijn verwerkt voor" in page.locator("main").inner_text()
+    assert _serious_violations(page) == []
+    page.context.close()
+
+    other = _page(browser, DESKTOP)
+    _demo_login(other, demo, DEMO_CITIZENS[1])
+    other.get_by_label("Kenmerk van de verwerking").fill(reference)
+    other.get_by_role("button", name="Zoeken").click()
+    other.wait_for_load_state()
+    assert "Deze verwerking is niet gevonden bij uw gegevens." in other.locator("main").inner_text()
+    assert "Aanvraag parkeervergunning" not in other.locator("main").inner_text()
+    assert _serious_violations(other) == []
+    other.context.close()
+
+
 @pytest.fixture(scope="module")
 def openid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     """A real OpenID provider (the certified `oidc-provider` package) and a portal that logs in with it;
@@ -272,6 +347,7 @@ def openid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
                 PORTAL_OIDC_CLIENT_ID="portaal",
                 PORTAL_OIDC_CLIENT_SECRET="op-secret",
                 PORTAL_OIN="00000001001172773000",
+                PORTAL_OIDC_REPRESENTEE_CLAIM="aanvrager.bsn",
             )
             with ThreadPoolExecutor(1) as pool:  # Playwright's sync API runs an event loop in this thread
                 clients = pool.submit(_run, _prepare(env["DATABASE_URL"])).result()
@@ -309,4 +385,47 @@ def test_login_through_a_real_openid_provider(browser: Browser, openid: tuple[st
     page.wait_for_url(f"{base}/portaal/")
     assert "Inschrijving via DigiD" in page.locator("main").inner_text()
     assert bsn not in page.url
+    page.context.close()
+
+
+def _machtiging_shown(page: Page) -> None:
+    banner = page.locator(".machtiging-banner")
+    assert banner.is_visible()
+    assert "U bekijkt de gegevens van iemand die u vertegenwoordigt" in banner.inner_text()
+
+
+def test_a_gemachtigde_sees_the_person_represented_clearly_marked(browser: Browser, demo: str) -> None:
+    """Issue 18.4, machtigen in the demo login: the second demo citizen on behalf of the first sees the first's
+    processings, with the banner on the timeline and the detail page; axe-core clean, no CSP violation."""
+    page = _page(browser, PHONE)
+    page.goto(f"{demo}/portaal/login")
+    page.get_by_label("Kies een demoburger").select_option(f"{DEMO_CITIZENS[1]}:{DEMO_BSN}")
+    page.get_by_role("button", name="Inloggen").click()
+    page.wait_for_url(f"{demo}/portaal/")
+    _machtiging_shown(page)
+    assert "Aanvraag parkeervergunning" in page.locator("ol.timeline").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    _shot(page, "machtiging-phone")
+    assert _serious_violations(page) == []
+    page.get_by_role("link", name="Aanvraag parkeervergunning").first.click()
+    page.wait_for_url("**/portaal/verwerking/**")
+    _machtiging_shown(page)
+    assert _serious_violations(page) == []
+    page.context.close()
+
+
+def test_a_machtiging_through_a_real_openid_provider(browser: Browser, openid: tuple[str, str]) -> None:
+    """DigiD Machtigen through the broker: the person represented comes in the claim PORTAL_OIDC_REPRESENTEE_CLAIM
+    (`aanvrager.bsn`); the gemachtigde sees that person's processings, marked, and none of their own."""
+    base, bsn = openid
+    page = _page(browser, DESKTOP)
+    page.goto(f"{base}/portaal/login")
+    page.get_by_role("link", name="Inloggen met DigiD").click()
+    page.locator("input[name=login]").fill(f"{new_bsn()}-namens-{bsn}")
+    page.locator("input[name=password]").fill("any")
+    page.locator("button[type=submit]").click()
+    page.locator("button[type=submit]", has_text="Continue").click()  # consent
+    page.wait_for_url(f"{base}/portaal/")
+    _machtiging_shown(page)
+    assert "Inschrijving via DigiD" in page.locator("main").inner_text()
     page.context.close()

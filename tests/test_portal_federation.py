@@ -145,3 +145,23 @@ def test_each_register_logs_the_portals_lookup_with_the_inzage_headers(
         assert logged["afnemerId"] == PORTAL_OIN
         assert logged["verwerkingsactiviteitIdAfnemer"] == Settings().portal_verwerkingsactiviteit_id
         assert logged["verwerkingIdAfnemer"]
+
+
+def test_the_lookups_of_every_register_fold_into_one_line_and_the_summary_names_each_source(
+    remotes: tuple[Remote, Remote], portal: tuple[TestClient, str]
+) -> None:
+    """Issue 18.4 across registers: every register logs the portal's look-ups with the visit's verwerkingIdAfnemer,
+    so two visits are "2 keer", whatever the number of registers read; none of those look-ups is in the timeline.
+    An activity no VAR explains is summarised under the register that logged it."""
+    zuid, noord = remotes
+    tc, bsn = portal
+    zuid.log(actie(bsn, verwerkingNaam="Bijstandsaanvraag", tijdstip=_now(days=3)))
+    noord.log(actie(bsn, verwerkingNaam="Melding overlast", tijdstip=_now()))
+    login(tc, bsn)
+    page = text_of(login(tc, bsn).text)
+    assert all(len(r.self_log(bsn)) == 2 for r in remotes)  # logged by both remote registers, once per visit
+    assert "U heeft dit overzicht 2 keer bekeken, deze keer meegeteld; de vorige keer op " in page
+    assert "Inzage verwerkingenlog" not in page and "2 verwerkingen gevonden" in page
+    said = page.replace(" :", ":")
+    assert "Register Zuid (PostgreSQL): 1 verwerking. Doelen: Bijstandsaanvraag" in said
+    assert "Register Noord (SQLite): 1 verwerking. Doelen: Melding overlast" in said

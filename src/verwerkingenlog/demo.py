@@ -217,6 +217,7 @@ def portal_instructions(base: str, note: str | None = None) -> str:
     else:
         lines += [
             f"Demo login (clearly marked DEMO): pick citizen {DEMO_BSN} to see the demo processings explained in",
-            "plain language, and download the PDF report. Never enable PORTAL_DEMO_LOGIN in production.",
+            "plain language, and download the PDF report; or pick the machtiging to see them as a parent would.",
+            "Never enable PORTAL_DEMO_LOGIN in production.",
         ]
     return "\n".join([*lines, ""])

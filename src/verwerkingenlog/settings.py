@@ -433,6 +433,21 @@ class Settings(BaseSettings):
         "999990019,999993653",
         description="BSNs (test numbers, comma-separated) the demo login offers; only with PORTAL_DEMO_LOGIN.",
     )
+    portal_demo_machtigingen: str = Field(
+        "999993653:999990019",
+        description="Machtigingen the demo login offers, as `gemachtigde:vertegenwoordigde` BSN pairs "
+        "(comma-separated); only with PORTAL_DEMO_LOGIN.",
+    )
+    portal_oidc_representee_claim: str = Field(
+        "",
+        description="Claim (a dotted path, e.g. `aanvrager.bsn`) of the ID token or userinfo with the BSN of the "
+        "person a gemachtigde represents (DigiD Machtigen through the broker). Empty: no machtigen.",
+    )
+    portal_machtiging_verwerkingsactiviteit_id: str = Field(
+        "b7e3c2a1-4f5d-4e6a-9b8c-7d6e5f4a3b21",
+        description="The VAR activity of look-ups on someone else's behalf ('Inzage met machtiging'), sent as "
+        "`VerwerkingsactiviteitId` by a gemachtigde's look-ups and logged with the portal's action about both.",
+    )
     portal_oidc_issuer: str | None = Field(
         None,
         description="Issuer URL of the OpenID provider (DigiD/eHerkenning broker); discovery is used.",

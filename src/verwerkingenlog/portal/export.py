@@ -7,14 +7,16 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from fpdf import FPDF
 
-from verwerkingenlog.portal.i18n import translate
+from verwerkingenlog.portal.dates import human_day, human_moment
+from verwerkingenlog.portal.i18n import plural, translate
 from verwerkingenlog.portal.registers import Entry
-from verwerkingenlog.portal.timeline import Group, Period
+from verwerkingenlog.portal.summary import OwnLookups
+from verwerkingenlog.portal.timeline import Group, Period, moment
 
 CSV_COLUMNS = (
     "register",
@@ -66,9 +68,18 @@ def as_csv(entries: Sequence[Entry], lang: str) -> bytes:
 
 
 def as_pdf(
-    groups: Sequence[Group], period: Period, registers: Sequence[str], unreachable: Sequence[str], bsn: str, lang: str
+    groups: Sequence[Group],
+    own: OwnLookups,
+    period: Period,
+    registers: Sequence[str],
+    unreachable: Sequence[str],
+    bsn: str,
+    lang: str,
+    zone: tzinfo,
+    namens: bool = False,
 ) -> bytes:
-    """The report a municipality sends in answer to an access request: who, what, why, how long."""
+    """The report a municipality sends in answer to an access request: who, what, why, how long. Dates as people
+    write them, in the register's time zone (issue 18.5); the citizen's own look-ups are one line, as on the page."""
 
     def t(key: str, **values: object) -> str:
         return _latin1(translate(key, lang, **values))
@@ -81,18 +92,24 @@ def as_pdf(
     pdf.set_font("helvetica", "B", 16)
     pdf.multi_cell(width, 8, t("pdf_title"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 10)
-    made = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    made = human_moment(datetime.now(UTC), lang, zone)
+    last_day = period.eind - timedelta(days=1)  # the period is half-open; the citizen reads both days included
     for line in (
-        t("pdf_intro", begin=period.begin.isoformat(), eind=period.eind.isoformat()),
+        t("pdf_intro", begin=human_day(period.begin, lang), eind=human_day(last_day, lang)),
         f"{t('bsn')}: {bsn}",
         t("pdf_made", when=made),
         t("pdf_registers", names=", ".join(registers)),
     ):
         pdf.multi_cell(width, 5, line, new_x="LMARGIN", new_y="NEXT")
+    if namens:  # a machtiging: said as plainly as on the pages
+        pdf.set_font("helvetica", "B", 10)
+        pdf.multi_cell(width, 5, t("pdf_namens"), new_x="LMARGIN", new_y="NEXT")
     for naam in unreachable:
         pdf.set_font("helvetica", "B", 10)
         pdf.multi_cell(width, 5, t("unreachable", naam=naam), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 10)
+    if own.visits:
+        pdf.multi_cell(width, 5, _latin1(plural("pdf_own_lookups", own.visits, lang)), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     if not groups:
         pdf.multi_cell(width, 5, t("none_found"), new_x="LMARGIN", new_y="NEXT")
@@ -121,6 +138,7 @@ def as_pdf(
                 pdf.multi_cell(width, 5, f"{label}: {_latin1(str(value))}", new_x="LMARGIN", new_y="NEXT")
         for e in group.entries:
             what = " / ".join(x for x in (e.actie_naam, e.handeling_naam) if x)
-            pdf.multi_cell(width, 5, _latin1(f"  - {e.tijdstip}: {what}"), new_x="LMARGIN", new_y="NEXT")
+            when = human_moment(moment(e), lang, zone)
+            pdf.multi_cell(width, 5, _latin1(f"  - {when}: {what}"), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
     return bytes(pdf.output())

@@ -100,14 +100,87 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "pdf_intro": {
         "nl": "Dit overzicht is het antwoord op uw verzoek om inzage (artikel 15 AVG). Het bevat de verwerkingen "
-        "van uw persoonsgegevens die in de onderstaande registers zijn vastgelegd in de periode {begin} tot {eind}.",
+        "van uw persoonsgegevens die in de onderstaande registers zijn vastgelegd van {begin} tot en met {eind}.",
         "en": "This overview answers your access request (GDPR article 15). It lists the processings of your "
-        "personal data recorded in the registers below in the period {begin} to {eind}.",
+        "personal data recorded in the registers below from {begin} up to and including {eind}.",
     },
     "pdf_made": {"nl": "Opgesteld op {when}", "en": "Made on {when}"},
     "pdf_registers": {"nl": "Geraadpleegde registers: {names}", "en": "Registers consulted: {names}"},
+    "summary_title": {"nl": "Wie heeft uw gegevens verwerkt?", "en": "Who processed your data?"},
+    "summary_one": {
+        "nl": "In deze periode: {n} verwerking door {m} organisatie(s).",
+        "en": "In this period: {n} processing by {m} organisation(s).",
+    },
+    "summary_other": {
+        "nl": "In deze periode: {n} verwerkingen door {m} organisatie(s).",
+        "en": "In this period: {n} processings by {m} organisation(s).",
+    },
+    "chart_title": {"nl": "Aantal verwerkingen per organisatie", "en": "Number of processings per organisation"},
+    "org_count_one": {"nl": "{n} verwerking", "en": "{n} processing"},
+    "org_count_other": {"nl": "{n} verwerkingen", "en": "{n} processings"},
+    "doelen": {"nl": "Doelen", "en": "Purposes"},
+    "own_lookups_one": {
+        "nl": "U bekijkt dit overzicht nu voor het eerst in deze periode.",
+        "en": "This is the first time you view this overview in this period.",
+    },
+    "own_lookups_other": {
+        "nl": "U heeft dit overzicht {n} keer bekeken, deze keer meegeteld; de vorige keer op {when}.",
+        "en": "You have viewed this overview {n} times, this time included; the previous time on {when}.",
+    },
+    "own_lookups_then_one": {
+        "nl": "U heeft dit overzicht in deze periode 1 keer bekeken, op {when}.",
+        "en": "You viewed this overview once in this period, on {when}.",
+    },
+    "own_lookups_then_other": {
+        "nl": "U heeft dit overzicht in deze periode {n} keer bekeken, het laatst op {when}.",
+        "en": "You viewed this overview {n} times in this period, most recently on {when}.",
+    },
+    "kenmerk_title": {"nl": "Zoeken met een kenmerk uit een brief", "en": "Look up a reference from a letter"},
+    "kenmerk_label": {"nl": "Kenmerk van de verwerking", "en": "Reference of the processing"},
+    "kenmerk_hint": {
+        "nl": "Het kenmerk (verwerkingId of trace-id) staat in de brief, bijvoorbeeld "
+        "3f2b8c1e-5a7d-4e9f-8b6a-1c2d3e4f5a6b of 3f2b8c1e5a7d4e9f8b6a1c2d3e4f5a6b.",
+        "en": "The reference (verwerkingId or trace id) is in the letter, for example "
+        "3f2b8c1e-5a7d-4e9f-8b6a-1c2d3e4f5a6b or 3f2b8c1e5a7d4e9f8b6a1c2d3e4f5a6b.",
+    },
+    "kenmerk_button": {"nl": "Zoeken", "en": "Search"},
+    "kenmerk": {"nl": "Kenmerk", "en": "Reference"},
+    "pdf_own_lookups_one": {
+        "nl": "U heeft uw overzicht in deze periode 1 keer bekeken (niet hieronder opgenomen).",
+        "en": "You viewed your overview once in this period (not listed below).",
+    },
+    "pdf_own_lookups_other": {
+        "nl": "U heeft uw overzicht in deze periode {n} keer bekeken (niet hieronder opgenomen).",
+        "en": "You viewed your overview {n} times in this period (not listed below).",
+    },
     "bsn": {"nl": "BSN", "en": "BSN"},
+    "demo_namens": {
+        "nl": "BSN {g}, namens BSN {v} (machtiging)",
+        "en": "BSN {g}, on behalf of BSN {v} (authorisation)",
+    },
+    "machtiging": {"nl": "Machtiging", "en": "Authorisation"},
+    "machtiging_banner": {
+        "nl": "U bekijkt de gegevens van iemand die u vertegenwoordigt, niet uw eigen gegevens. Uw inzage wordt "
+        "vastgelegd als verwerking van u beiden.",
+        "en": "You are viewing the data of someone you represent, not your own. Your viewing is logged as a "
+        "processing of you both.",
+    },
+    "machtiging_unlogged": {
+        "nl": "Inloggen met een machtiging kan nu niet: de inzage kon niet worden vastgelegd. Probeer het later "
+        "opnieuw.",
+        "en": "Logging in with an authorisation is not possible now: the viewing could not be logged. Please try "
+        "again later.",
+    },
+    "pdf_namens": {
+        "nl": "Opgevraagd door een gemachtigde namens de persoon met dit BSN.",
+        "en": "Requested by an authorised representative on behalf of the person with this BSN.",
+    },
 }
+
+
+def plural(key: str, n: int, lang: str, **values: object) -> str:
+    """`key_one` for one, `key_other` for any other number (the CLDR plural categories of Dutch and English)."""
+    return translate(f"{key}_{'one' if n == 1 else 'other'}", lang, n=n, **values)
 
 
 def translate(key: str, lang: str, **values: object) -> str:

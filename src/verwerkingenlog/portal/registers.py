@@ -73,6 +73,7 @@ class Entry:
     organisatie: str | None
     bestuursorgaan: str | None
     uitleg: Mapping[str, Mapping[str, Any]]
+    verwerkingsactiviteit_id_afnemer: str | None = None  # §10.4: the caller's activity (the portal's, for its reads)
 
     def explained(self, lang: str) -> Mapping[str, Any]:
         """The VAR's plain-language texts in `lang`, else Dutch (always present), else nothing."""
@@ -89,6 +90,7 @@ class Entry:
             "verwerkingNaam": self.verwerking_naam,
             "verwerkingId": self.verwerking_id,
             "verwerkingIdAfnemer": self.verwerking_id_afnemer,
+            "verwerkingsactiviteitIdAfnemer": self.verwerkingsactiviteit_id_afnemer,
             "vertrouwelijkheid": self.vertrouwelijkheid,
             "bewaartermijn": self.bewaartermijn,
             "uitvoerder": self.uitvoerder,
@@ -128,6 +130,7 @@ def entry_from_json(register: str, data: Mapping[str, Any]) -> Entry:
         organisatie=activiteit.get("verantwoordelijkeOrganisatie"),
         bestuursorgaan=activiteit.get("verantwoordelijkeBestuursorgaan"),
         uitleg=activiteit.get("uitleg") or {},
+        verwerkingsactiviteit_id_afnemer=actie.get("verwerkingsactiviteitIdAfnemer"),
     )
 
 

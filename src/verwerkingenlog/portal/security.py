@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 CSRF_KEY = "csrf"
 BSN_KEY = "bsn"
+GEMACHTIGDE_KEY = "gemachtigde"  # the BSN of who logged in on someone else's behalf (machtiging), encrypted too
 
 
 class SessionCrypto:
@@ -29,19 +30,26 @@ class SessionCrypto:
         key = hashlib.sha256(b"verwerkingenlog-portal-bsn\x00" + secret.encode()).digest()
         self._fernet = Fernet(base64.urlsafe_b64encode(key))
 
-    def login(self, session: MutableMapping[str, Any], bsn: str, **extra: str) -> None:
+    def login(self, session: MutableMapping[str, Any], bsn: str, gemachtigde: str | None = None, **extra: str) -> None:
         """A fresh session for a fresh login (no fixation: nothing of the anonymous session survives but the
-        language)."""
+        language). `bsn` is the person whose data the session shows; with a machtiging, `gemachtigde` is who
+        logged in."""
         lang = session.get("lang")
         session.clear()
         if lang:
             session["lang"] = lang
         session[BSN_KEY] = self._fernet.encrypt(bsn.encode()).decode()
         session[CSRF_KEY] = secrets.token_urlsafe(32)
+        if gemachtigde is not None:
+            session[GEMACHTIGDE_KEY] = self._fernet.encrypt(gemachtigde.encode()).decode()
         session.update(extra)
 
-    def bsn(self, session: MutableMapping[str, Any]) -> str | None:
-        token = session.get(BSN_KEY)
+    def gemachtigde(self, session: MutableMapping[str, Any]) -> str | None:
+        """Who logged in on behalf of the session's person; None for a citizen logged in as themselves."""
+        return self.bsn(session, GEMACHTIGDE_KEY)
+
+    def bsn(self, session: MutableMapping[str, Any], key: str = BSN_KEY) -> str | None:
+        token = session.get(key)
         if not isinstance(token, str):
             return None
         try:

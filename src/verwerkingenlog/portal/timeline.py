@@ -78,7 +78,12 @@ class Group:
 
     @property
     def first(self) -> Entry:
-        return self.entries[0]
+        """The entry that names the group: the caller's own action when the group holds it — the verwerking the
+        other actions were done for (§10.4), e.g. the portal's "Inzage met machtiging" with the registers' reads
+        done for it — else the newest."""
+        for_caller = {e.verwerking_id_afnemer for e in self.entries if e.verwerking_id_afnemer}
+        own = (e for e in self.entries if not e.verwerking_id_afnemer and e.verwerking_id in for_caller)
+        return next(own, self.entries[0])
 
     @property
     def latest(self) -> datetime:

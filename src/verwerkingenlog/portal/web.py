@@ -26,12 +26,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from verwerkingenlog.api.security import PageSecurityMiddleware
-from verwerkingenlog.client import AsyncClient, RetryPolicy, TokenSource
+from verwerkingenlog.client import AsyncClient, RetryPolicy, TokenSource, VerwerkingenlogError, operations
 from verwerkingenlog.portal import export
-from verwerkingenlog.portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from verwerkingenlog.portal.dates import human_moment
+from verwerkingenlog.portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, plural, translate
 from verwerkingenlog.portal.oidc import OidcLogin
 from verwerkingenlog.portal.registers import Bron, Lookup, lookup, parse_registers
 from verwerkingenlog.portal.security import RateLimiter, SessionCrypto, csrf_token, csrf_valid
+from verwerkingenlog.portal.summary import CHART_WIDTH, overview
 from verwerkingenlog.portal.timeline import PERIODS, Period, grouped, moment, period_from
 from verwerkingenlog.services.web_sessions import WebSessions
 from verwerkingenlog.settings import Settings
@@ -41,6 +43,10 @@ log = logging.getLogger("verwerkingenlog.portal")
 PREFIX = "/portaal"
 PORTAL_CLIENT_ID = "portal"
 PORTAL_SCOPES = ("read:confidential",)  # R-INZ-5: citizens see normaal and opgeheven, never vertrouwelijk
+# The portal's own log of a machtiging (a processing of both people), written to this register with its own client:
+# the reading client `portal` keeps its single read scope.
+MACHTIGING_CLIENT_ID = "portal-machtiging"
+MACHTIGING_SCOPES = ("create:normal",)
 HERE = Path(__file__).parent
 SELF_BASE = "http://register.internal"
 ONE_ATTEMPT = RetryPolicy(attempts=2, base_delay=0.1, max_delay=0.5, max_retry_after=1.0)
@@ -79,6 +85,11 @@ class Portal:
         self.oidc = OidcLogin(settings) if settings.portal_oidc_issuer else None
         self.remote = parse_registers(settings.portal_registers)
         self.demo_citizens = tuple(b.strip() for b in settings.portal_demo_citizens.split(",") if b.strip())
+        self.demo_machtigingen = tuple(
+            (g.strip(), v.strip())
+            for g, _, v in (p.partition(":") for p in settings.portal_demo_machtigingen.split(","))
+            if g.strip() and v.strip()
+        )
         self._bronnen: list[Bron] | None = None
         self._lock = asyncio.Lock()
 
@@ -88,7 +99,7 @@ class Portal:
             if self._bronnen is None:
                 out = []
                 if self.settings.portal_include_self:
-                    secret = await self._own_client_secret()
+                    secret = await self._own_client_secret(PORTAL_CLIENT_ID, PORTAL_SCOPES)
                     transport = httpx.ASGITransport(app=self.register_app)
                     client = AsyncClient(
                         SELF_BASE, token=TokenSource(PORTAL_CLIENT_ID, secret), transport=transport, retry=ONE_ATTEMPT
@@ -100,32 +111,69 @@ class Portal:
                 self._bronnen = out
             return self._bronnen
 
-    async def _own_client_secret(self) -> str:
+    async def _own_client_secret(self, client_id: str, scopes: tuple[str, ...]) -> str:
         from verwerkingenlog.services.clients import ClientExists, Clients
 
         clients: Clients = self.register_app.state.clients
-        found = await clients.get(PORTAL_CLIENT_ID)
+        found = await clients.get(client_id)
         if found is None:
             try:
-                found = await clients.add(PORTAL_CLIENT_ID, list(PORTAL_SCOPES))
+                found = await clients.add(client_id, list(scopes))
             except ClientExists:
-                found = await clients.get(PORTAL_CLIENT_ID)
+                found = await clients.get(client_id)
         assert found is not None
         if found.secret is None:  # registered by hand with a key pair, or its secret does not open
-            raise RuntimeError(f"The portal's own client {PORTAL_CLIENT_ID!r} must be a client with a readable secret.")
+            raise RuntimeError(f"The portal's own client {client_id!r} must be a client with a readable secret.")
         return found.secret
+
+    async def log_machtiging(self, request: Request, gemachtigde: str, vertegenwoordigde: str) -> None:
+        """A gemachtigde's visit is a processing of both people (issue 18.4): the portal logs it in this register,
+        once per visit, about the gemachtigde and the person represented, under the machtiging activity and the
+        visit's verwerkingId — so each sees it in their own timeline. The look-ups themselves are logged by every
+        register read, about the person represented, under the same activity (`consumer_headers`)."""
+        s = self.settings
+        secret = await self._own_client_secret(MACHTIGING_CLIENT_ID, MACHTIGING_SCOPES)
+        transport = httpx.ASGITransport(app=self.register_app)
+        client = AsyncClient(
+            SELF_BASE, token=TokenSource(MACHTIGING_CLIENT_ID, secret), transport=transport, retry=ONE_ATTEMPT
+        )
+        headers = self.consumer_headers(request)
+        body = {
+            "actieNaam": "Inzage namens een ander",
+            "handelingNaam": "Inloggen met machtiging",
+            "verwerkingNaam": "Inzage met machtiging",
+            "verwerkingId": headers["VerwerkingId"],
+            "verwerkingsactiviteitId": headers["VerwerkingsactiviteitId"],
+            "verwerkingsactiviteitUrl": headers["VerwerkingsactiviteitUrl"],
+            "vertrouwelijkheid": "normaal",
+            "bewaartermijn": s.portal_bewaartermijn,
+            "uitvoerder": s.portal_oin,
+            "systeem": "Mijn verwerkingen (portaal)",
+            "gebruiker": MACHTIGING_CLIENT_ID,
+            "tijdstip": datetime.now(UTC).isoformat(timespec="seconds"),
+            "verwerkteObjecten": [
+                {"objecttype": "persoon", "soortObjectId": "BSN", "objectId": bsn, "betrokkenheid": rol}
+                for bsn, rol in ((gemachtigde, "Gemachtigde"), (vertegenwoordigde, "Vertegenwoordigde"))
+            ],
+        }
+        try:
+            await client.send(operations.create(body, f"machtiging-{headers['VerwerkingId']}"))
+        finally:
+            await client.aclose()
 
     def consumer_headers(self, request: Request) -> dict[str, str]:
         """§10.3: the headers a caller of the Inzage API sends. The VerwerkingId is one per login session: the
         citizen's visit is the portal's verwerking, and every lookup in it is an action of that verwerking."""
         s = self.settings
-        url = s.portal_verwerkingsactiviteit_url
+        activity, url = s.portal_verwerkingsactiviteit_id, s.portal_verwerkingsactiviteit_url
+        if self.crypto.gemachtigde(request.session) is not None:  # on someone's behalf: its own activity
+            activity, url = s.portal_machtiging_verwerkingsactiviteit_id, None
         if not url:
             root = (s.public_base_url or f"{request.url.scheme}://{request.url.netloc}/api/v1").rstrip("/")
-            url = f"{root}/verwerkingsactiviteit/{s.portal_verwerkingsactiviteit_id}"
+            url = f"{root}/verwerkingsactiviteit/{activity}"
         return {
             "OIN": s.portal_oin or "",
-            "VerwerkingsactiviteitId": s.portal_verwerkingsactiviteit_id,
+            "VerwerkingsactiviteitId": activity,
             "VerwerkingsactiviteitUrl": url,
             "VerwerkingId": str(request.session.get("verwerking") or uuid.uuid4()),
             "Vertrouwelijkheid": "normaal",
@@ -142,6 +190,14 @@ class Portal:
 def _lang(request: Request) -> str:
     lang = request.session.get("lang")
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def _reference(text: str | None) -> uuid.UUID | None:
+    """A verwerkingId (UUID) or a W3C trace id (32 hex digits, the same 128 bits), as written in a letter."""
+    try:
+        return uuid.UUID(text.strip()) if text else None
+    except ValueError:
+        return None
 
 
 def _client_ip(request: Request) -> str:
@@ -171,18 +227,27 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         def t(key: str, **values: object) -> str:
             return translate(key, lang, **values)
 
+        def tn(key: str, n: int, **values: object) -> str:
+            return plural(key, n, lang, **values)
+
+        def human(when: datetime) -> str:
+            return human_moment(when, lang, settings.zone)
+
         base = {
             "request": request,
             "t": t,
+            "tn": tn,
             "lang": lang,
             "other_lang": "en" if lang == "nl" else "nl",
             "prefix": PREFIX,
             "csrf": csrf_token(request.session),
             "demo": settings.portal_demo_login,
             "logged_in": portal.crypto.bsn(request.session) is not None,
+            "namens": portal.crypto.gemachtigde(request.session) is not None,  # a machtiging: marked on every page
             # Back to this page after a language switch, keeping only the period (nothing a URL was given else).
             "here": f"{request.url.path}?{urlencode(period_from(request.query_params, date.today()).query())}",
-            "when": lambda e: moment(e).astimezone(settings.zone).strftime("%d-%m-%Y %H:%M"),
+            "when": lambda e: human(moment(e)),  # `2 december 2026, 20:25`, Europe/Amsterdam (issue 18.5)
+            "human": human,
         }
         response = templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
         response.headers["Cache-Control"] = "no-store"  # personal data: never cached by browsers or proxies
@@ -240,16 +305,38 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
             return to_login()
         period = period_from(request.query_params, date.today())
         found = await _lookup(request, bsn, period)
+        groups, summary, own = overview(
+            found.entries,
+            _lang(request),
+            _folded_oin(request),
+            settings.portal_verwerkingsactiviteit_id,
+            _this_visit(request, period),
+        )
         return page(
             request,
             "timeline.html",
-            groups=grouped(found.entries),
+            groups=groups,
+            summary=summary,
+            own=own,
+            chart_width=CHART_WIDTH,
             unreachable=found.unreachable,
             period=period,
             periods=PERIODS,
             query=urlencode(period.query()),
             configured=bool(settings.portal_oin),
         )
+
+    def _folded_oin(request: Request) -> str | None:
+        """Whose look-ups fold into the one line: the portal's, for a citizen looking at their own data. A
+        gemachtigde sees every look-up as a processing — the person's own visits and every gemachtigde's — since
+        the line ("U heeft … bekeken") would speak of the wrong person."""
+        return None if portal.crypto.gemachtigde(request.session) is not None else settings.portal_oin
+
+    def _this_visit(request: Request, period: Period) -> str | None:
+        """This login session's verwerking, when this page's look-up counts as a visit in `period`."""
+        if not _folded_oin(request) or not period.begin <= date.today() < period.eind:
+            return None
+        return str(request.session.get("verwerking") or "") or None
 
     async def _lookup(request: Request, bsn: str, period: Period) -> Lookup:
         if not settings.portal_oin:
@@ -275,6 +362,23 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
             query=urlencode(period.query()),
         )
 
+    @app.get("/kenmerk", response_class=HTMLResponse)
+    @limited("kenmerk")  # each search reads every register over all periods, as heavy as an export
+    async def by_reference(request: Request) -> Response:
+        """A reference from a letter (a verwerkingId, or the trace id that is the same 128 bits in hex) leads to
+        that processing's page — found only among the logged-in citizen's own entries, so a reference of someone
+        else's processing gets the same answer as one that does not exist (no oracle)."""
+        bsn = await login_required(request)
+        if bsn is None:
+            return to_login()
+        wanted = _reference(request.query_params.get("kenmerk", ""))
+        if wanted is not None:
+            found = await _lookup(request, bsn, period_from({"periode": "alles"}, date.today()))
+            for g in grouped(found.entries):
+                if any(wanted in (_reference(e.verwerking_id), _reference(e.verwerking_id_afnemer)) for e in g.entries):
+                    return RedirectResponse(f"{PREFIX}/verwerking/{g.key}?periode=alles", status_code=303)
+        return page(request, "message.html", 404, message=translate("not_found", _lang(request)))
+
     @app.get("/export.{fmt}")
     @limited("export")
     async def download(request: Request, fmt: str) -> Response:
@@ -289,7 +393,16 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         stamp = datetime.now(UTC).strftime("%Y%m%d")
         lang = _lang(request)
         if fmt == "pdf":
-            body = export.as_pdf(grouped(found.entries), period, await portal.names(), found.unreachable, bsn, lang)
+            groups, _, own = overview(
+                found.entries,
+                lang,
+                _folded_oin(request),
+                settings.portal_verwerkingsactiviteit_id,
+                _this_visit(request, period),
+            )
+            names = await portal.names()
+            namens = portal.crypto.gemachtigde(request.session) is not None
+            body = export.as_pdf(groups, own, period, names, found.unreachable, bsn, lang, settings.zone, namens)
             media = "application/pdf"
         elif fmt == "json":
             body, media = export.as_json(found.entries, period, found.unreachable), "application/json"
@@ -312,6 +425,7 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
             "login.html",
             oidc=portal.oidc is not None,
             demo_citizens=portal.demo_citizens if settings.portal_demo_login else (),
+            demo_machtigingen=portal.demo_machtigingen if settings.portal_demo_login else (),
             failed=request.query_params.get("mislukt") == "1",
         )
 
@@ -324,11 +438,23 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
             return page(request, "message.html", 404, message=translate("not_found", _lang(request)))
         if not ok:
             return bad_form(request)
-        bsn = form.get("burger", "")
-        if bsn not in portal.demo_citizens:
+        gemachtigde, _, bsn = form.get("burger", "").rpartition(":")
+        if (gemachtigde, bsn) not in portal.demo_machtigingen and not (not gemachtigde and bsn in portal.demo_citizens):
             return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
-        portal.crypto.login(request.session, bsn, via="demo", verwerking=str(uuid.uuid4()))
+        return await logged_in(request, bsn, gemachtigde or None, "demo")
+
+    async def logged_in(request: Request, bsn: str, gemachtigde: str | None, via: str) -> Response:
+        """A fresh session; with a machtiging, the visit is logged as a processing of both people first."""
+        portal.crypto.login(request.session, bsn, gemachtigde, via=via, verwerking=str(uuid.uuid4()))
         await portal.sessions.start(request.session)
+        if gemachtigde is not None:
+            try:
+                await portal.log_machtiging(request, gemachtigde, bsn)
+            except VerwerkingenlogError as exc:  # no look-up on someone's behalf that is not logged (R-SELF-2)
+                log.error("Portal: a machtiging could not be logged (%s); the login is refused.", type(exc).__name__)
+                await portal.sessions.end(request.session)
+                forget(request)
+                return page(request, "message.html", 503, message=translate("machtiging_unlogged", _lang(request)))
         return RedirectResponse(f"{PREFIX}/", status_code=303)
 
     @app.get("/login/oidc")
@@ -344,12 +470,13 @@ def create_portal(settings: Settings, register_app: Any) -> FastAPI:
         """The OpenID provider's redirect: exchange the code (PKCE), read the BSN from the configured claim."""
         if portal.oidc is None:
             return to_login()
-        bsn = await portal.oidc.finish(request)
-        if bsn is None:
+        found = await portal.oidc.finish(request)
+        if found is None:
             return RedirectResponse(f"{PREFIX}/login?mislukt=1", status_code=303)
-        portal.crypto.login(request.session, bsn, via="oidc", verwerking=str(uuid.uuid4()))
-        await portal.sessions.start(request.session)
-        return RedirectResponse(f"{PREFIX}/", status_code=303)
+        bsn, representee = found
+        if representee is not None:  # a machtiging: the session shows the person represented
+            return await logged_in(request, representee, bsn, "oidc")
+        return await logged_in(request, bsn, None, "oidc")
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:

@@ -13,12 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
-
 from verwerkingenlog.integrity.checkpoint import VerifierKey
 from verwerkingenlog.services.verify import Verifier, VerifyReport
+from verwerkingenlog.store import audit as store
 from verwerkingenlog.store.db import Database
-from verwerkingenlog.store.tables import admin_audit, verify_result
 
 OK = "ok"
 DENIED = "geweigerd"
@@ -68,27 +66,25 @@ class AuditLog:
         """Append one entry. Callers pass identifiers and counts only: never a secret, a token or a BSN."""
         assert outcome in OUTCOMES
         async with self.db.writing() as conn:
-            await conn.execute(
-                insert(admin_audit).values(
-                    at_us=now_us(),
-                    subject=actor.subject[:255],
-                    name=None if actor.name is None else actor.name[:255],
-                    roles=",".join(actor.roles)[:255],
-                    action=action[:64],
-                    target=None if target is None else target[:255],
-                    outcome=outcome,
-                    detail=detail,
-                )
+            await store.append_entry(
+                conn,
+                {
+                    "at_us": now_us(),
+                    "subject": actor.subject[:255],
+                    "name": None if actor.name is None else actor.name[:255],
+                    "roles": ",".join(actor.roles)[:255],
+                    "action": action[:64],
+                    "target": None if target is None else target[:255],
+                    "outcome": outcome,
+                    "detail": detail,
+                },
             )
 
     async def entries(self, offset: int = 0, limit: int = 50) -> tuple[int, list[AuditEntry]]:
         """Newest first, with the total count."""
         async with self.db.reading() as conn:
-            count = (await conn.execute(select(func.count()).select_from(admin_audit))).scalar_one()
-            rows = (
-                await conn.execute(select(admin_audit).order_by(admin_audit.c.id.desc()).offset(offset).limit(limit))
-            ).mappings()
-            return int(count), [AuditEntry(**dict(r)) for r in rows]
+            count, rows = await store.entries(conn, offset, limit)
+            return count, [AuditEntry(**r) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,31 +125,27 @@ class VerifyResults:
 
     async def store(self, report: VerifyReport, run_by: str, started_us: int, finished_us: int) -> None:
         async with self.db.writing() as conn:
-            await conn.execute(
-                insert(verify_result).values(
-                    started_us=started_us,
-                    finished_us=finished_us,
-                    run_by=run_by[:255],
-                    ok=report.ok,
-                    tree_size=report.tree_size,
-                    checkpoints=report.checkpoints,
-                    witness_checkpoints=report.witness_checkpoints,
-                    findings=len(report.findings),
-                    purged=len(report.purged),
-                    report=json.dumps(findings_json(report, REPORTED_FINDINGS)),
-                )
+            await store.append_verify_result(
+                conn,
+                {
+                    "started_us": started_us,
+                    "finished_us": finished_us,
+                    "run_by": run_by[:255],
+                    "ok": report.ok,
+                    "tree_size": report.tree_size,
+                    "checkpoints": report.checkpoints,
+                    "witness_checkpoints": report.witness_checkpoints,
+                    "findings": len(report.findings),
+                    "purged": len(report.purged),
+                    "report": json.dumps(findings_json(report, REPORTED_FINDINGS)),
+                },
             )
 
     async def latest(self) -> StoredVerify | None:
         async with self.db.reading() as conn:
-            row = (
-                (await conn.execute(select(verify_result).order_by(verify_result.c.id.desc()).limit(1)))
-                .mappings()
-                .first()
-            )
-        if row is None:
+            values = await store.latest_verify_result(conn)
+        if values is None:
             return None
-        values = dict(row)
         values["ok"] = bool(values["ok"])
         values["report"] = json.loads(values["report"])
         return StoredVerify(**values)

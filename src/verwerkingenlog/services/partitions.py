@@ -24,18 +24,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from verwerkingenlog.integrity.records import KIND_ACTIE, KIND_LOGBOEKREGEL, KIND_PURGE, PurgeEntry, purge_record
 from verwerkingenlog.store import integrity as leaves_store
 from verwerkingenlog.store import logboek as logboek_store
 from verwerkingenlog.store import partitions as store
 from verwerkingenlog.store import retention
-from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.db import Connection, Database, DBAPIError
 from verwerkingenlog.store.integrity import Leaf
-from verwerkingenlog.store.tables import versie
 
 log = logging.getLogger("verwerkingenlog.partitions")
 T = TypeVar("T")
@@ -70,7 +65,7 @@ class Partitions:
         created = []
         for month in missing:
             async with self.db.writing() as conn:
-                await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                await store.set_lock_timeout(conn, LOCK_TIMEOUT)
                 outcome = (await store.create_months(conn, [month]))[month]
             if outcome is None:
                 log.warning("partition %s not created: rows of that month are in the DEFAULT partition", month)
@@ -129,12 +124,12 @@ class PartitionPurge:
             return []
         now = self.clock()
         async with self.db.reading() as conn:
-            found = await store.list_partitions(conn, versie.name, counts=False)
+            found = await store.list_partitions(conn, store.VERSIONS, counts=False)
             out = []
             for p in found:
                 if p.month is None or p.hi_us is None or p.lo_us is None or p.hi_us > now:
                     continue
-                if await _has_rows(conn, p.lo_us, p.hi_us):
+                if await store.has_versions_in(conn, p.lo_us, p.hi_us):
                     out.append(p)
         return out
 
@@ -163,13 +158,10 @@ class PartitionPurge:
             versions: dict[str, list[int]] = {}
             outside: list[int] = []
             for chunk in _chunks(lineages):
-                stmt = select(versie.c.lineage_id, versie.c.seq, versie.c.tijdstip_registratie_us).where(
-                    versie.c.lineage_id.in_(chunk)
-                )
-                for lineage, seq, registered in await conn.execute(stmt):
-                    versions.setdefault(str(lineage), []).append(int(seq))
-                    if not lo <= int(registered) < hi:
-                        outside.append(int(seq))
+                for lineage, seq, registered in await store.versions_of(conn, chunk):
+                    versions.setdefault(lineage, []).append(seq)
+                    if not lo <= registered < hi:
+                        outside.append(seq)
             seqs = sorted(s for vs in versions.values() for s in vs)
             leaves: dict[int, int] = {}
             for chunk_seqs in _chunks(seqs):
@@ -192,7 +184,7 @@ class PartitionPurge:
             )
             await retention.remove_versions(conn, outside)  # the lineages' versions in later months
             await retention.remove_logboekregels(conn, regels)
-            await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            await store.set_lock_timeout(conn, LOCK_TIMEOUT)
             await store.empty_month(conn, partition.month)
             (own,) = await leaves_store.append_leaves(conn, [Leaf(KIND_PURGE, entry.id, purge_record(entry))])
         dropped = await self._drop(partition.month)
@@ -216,7 +208,7 @@ class PartitionPurge:
         async with self.db.reading() as conn:
             empty = [
                 p.month
-                for p in await store.list_partitions(conn, versie.name, counts=True)
+                for p in await store.list_partitions(conn, store.VERSIONS, counts=True)
                 if p.month is not None and p.hi_us is not None and p.hi_us <= now and p.rows == 0
             ]
         return [m for m in empty if await self._drop(m)]
@@ -224,14 +216,14 @@ class PartitionPurge:
     async def _drop(self, month: date) -> bool:
         try:
             async with self.db.writing() as conn:
-                await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                await store.set_lock_timeout(conn, LOCK_TIMEOUT)
                 return await store.drop_month(conn, month)
         except Exception as exc:  # a lock timeout: the empty partition is dropped by a later purge
             log.warning("dropping the emptied partitions of %s failed: %s", f"{month:%Y-%m}", exc)
             return False
 
     async def _expired_terms(
-        self, conn: AsyncConnection, lineages: Sequence[str], peilmoment_us: int
+        self, conn: Connection, lineages: Sequence[str], peilmoment_us: int
     ) -> dict[str, retention.Termijn] | None:
         """The retention inputs of every lineage, or None as soon as one of them has not expired."""
         out: dict[str, retention.Termijn] = {}
@@ -241,15 +233,6 @@ class PartitionPurge:
                 return None
             out.update(terms)
         return out
-
-
-async def _has_rows(conn: AsyncConnection, lo: int, hi: int) -> bool:
-    stmt = (
-        select(versie.c.seq)
-        .where(versie.c.tijdstip_registratie_us >= lo, versie.c.tijdstip_registratie_us < hi)
-        .limit(1)
-    )
-    return (await conn.execute(stmt)).first() is not None
 
 
 def _chunks(items: Sequence[T]) -> list[Sequence[T]]:

@@ -12,12 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from verwerkingenlog.domain import idempotency, scopes, versioning
 from verwerkingenlog.domain.errors import IdempotencyKeyReused, NotFound, ValidationFailed
-from verwerkingenlog.domain.idempotency import IdempotencyKey, Remembered
+from verwerkingenlog.domain.idempotency import IdempotencyKey
 from verwerkingenlog.domain.model import (
     Actiegegevens,
     Caller,
@@ -30,7 +27,9 @@ from verwerkingenlog.domain.model import (
 from verwerkingenlog.domain.pagination import Page, page_beyond_end
 from verwerkingenlog.domain.selflog import SelfLogProfile, persons, self_log_entry
 from verwerkingenlog.domain.values import Vertrouwelijkheid
-from verwerkingenlog.store.db import Database
+from verwerkingenlog.services import idempotency as idempotency_service
+from verwerkingenlog.store import idempotency as idempotency_keys
+from verwerkingenlog.store.db import Connection, Database, IntegrityError
 from verwerkingenlog.store.group_commit import GroupCommitter
 from verwerkingenlog.store.read import LogReader
 from verwerkingenlog.store.write import LogWriter
@@ -103,42 +102,42 @@ class Register:
         try:
             async with self.db.writing() as conn:
                 await self._cleanup_keys(conn, now)
-                remembered = await self.reader.remembered_key(conn, caller.client_id, key.key, fresh_from)
-                earlier = await self._replay(conn, remembered, key)
-                if earlier is not None:
-                    return earlier, True
+                earlier = await self._replay(conn, caller, key, fresh_from)
+                if earlier is not None and earlier.version is not None:
+                    return earlier.version, True
                 # An expired row, or one whose action was purged since (R-RET-3), makes way for this request.
-                stale_before = fresh_from if remembered is None else now + 1
-                await self.writer.forget_keys(conn, stale_before, caller.client_id, key.key)
                 new = versioning.first_version(gegevens, objecten, now, caller.client_id)
-                await self.writer.remember_key(conn, caller.client_id, key, new.actie_id, 201, now)
+                purged = () if earlier is None else (key.key,)
+                await idempotency_keys.claim(conn, caller.client_id, [(key, new.actie_id)], now, fresh_from, purged)
                 (seq,) = await self.writer.append(conn, [new])
         except IntegrityError:
             async with self.db.reading() as conn:
-                remembered = await self.reader.remembered_key(conn, caller.client_id, key.key, fresh_from)
-                earlier = await self._replay(conn, remembered, key)
-            if earlier is None:
+                earlier = await self._replay(conn, caller, key, fresh_from)
+            if earlier is None or earlier.version is None:
                 raise
-            return earlier, True
+            return earlier.version, True
         return replace(new, seq=seq), False
 
-    async def _replay(self, conn: AsyncConnection, remembered: Remembered | None, key: IdempotencyKey) -> Versie | None:
-        if remembered is None:
-            return None
-        if not idempotency.same_request(remembered, key):
+    async def _replay(
+        self, conn: Connection, caller: Caller, key: IdempotencyKey, fresh_from: int
+    ) -> idempotency_service.Earlier | None:
+        """The unexpired earlier request with this key (its version None: purged since); 422 for another body."""
+        earlier = (await idempotency_service.look_up(conn, self.reader, caller.client_id, [key], fresh_from)).get(
+            key.key
+        )
+        if earlier is not None and not earlier.same_request(key):
             raise IdempotencyKeyReused(
                 f"The {idempotency.HEADER} sent was already used for a request with a different body. "
                 "Use a new key for every logical request; send the same key only when retrying the same request."
             )
-        # None only when the action was purged since (R-RET-3): re-creating it then stores nothing twice.
-        return await self.reader.version(conn, remembered.actie_id)
+        return earlier
 
-    async def _cleanup_keys(self, conn: AsyncConnection, now: int) -> None:
+    async def _cleanup_keys(self, conn: Connection, now: int) -> None:
         """Expired idempotency keys are removed on the write path, at most once a minute per process."""
         if now < self._next_key_cleanup_us:
             return
         self._next_key_cleanup_us = now + KEY_CLEANUP_INTERVAL_US
-        await self.writer.forget_keys(conn, now - self.idempotency_ttl_us)
+        await idempotency_keys.forget_expired(conn, now - self.idempotency_ttl_us)
 
     async def correct(
         self, caller: Caller, actie_id: str, gegevens: Actiegegevens, objecten: Sequence[NieuwObject]
@@ -191,7 +190,7 @@ class Register:
             (seq,) = await self.writer.append(conn, [new])
         return replace(new, seq=seq)
 
-    async def _current_for_change(self, conn: AsyncConnection, actie_id: str) -> Versie:
+    async def _current_for_change(self, conn: Connection, actie_id: str) -> Versie:
         """R-PUT-2 / R-DEL-2 (AMB-11): unknown or vervallen → 400 naming `actieId`."""
         lineage = await self.reader.lineage_of(conn, actie_id)
         if lineage is None:

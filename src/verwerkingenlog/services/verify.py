@@ -24,9 +24,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from verwerkingenlog.integrity.canonical import record_leaf_hash
 from verwerkingenlog.integrity.checkpoint import NoteError, VerifierKey
 from verwerkingenlog.integrity.merkle import EMPTY_ROOT, HASH_SIZE, CompactRange
@@ -45,9 +42,8 @@ from verwerkingenlog.integrity.records import (
 from verwerkingenlog.integrity.verify import verify_checkpoint
 from verwerkingenlog.store import integrity as store
 from verwerkingenlog.store import logboek
-from verwerkingenlog.store.db import Database
+from verwerkingenlog.store.db import Connection, Database
 from verwerkingenlog.store.read import LogReader
-from verwerkingenlog.store.tables import merkle_node
 from verwerkingenlog.store.var import VarStore
 
 ALTERED = "altered"
@@ -188,7 +184,7 @@ class Verifier:
 
     async def _leaves(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         report: VerifyReport,
         targets: Mapping[int, list[_Target]],
         progress: Callable[[int, int], None] | None,
@@ -233,14 +229,11 @@ class Verifier:
                 progress(stop, size)
         return mismatched
 
-    async def _rows(self, conn: AsyncConnection, start: int, stop: int) -> dict[tuple[str, int], Any]:
+    async def _rows(self, conn: Connection, start: int, stop: int) -> dict[tuple[str, int], Any]:
         """The rows the leaves of a batch cover, keyed (kind, ref); read before the leaves (see module doc)."""
         refs: dict[str, list[int]] = {}
-        stmt = select(merkle_node.c.kind, merkle_node.c.ref).where(
-            merkle_node.c.level == 0, merkle_node.c.idx >= start, merkle_node.c.idx < stop
-        )
-        for kind, ref in await conn.execute(stmt):
-            refs.setdefault(str(kind), []).append(int(ref))
+        for kind, ref in await store.leaf_refs_between(conn, start, stop):
+            refs.setdefault(kind, []).append(ref)
         out: dict[tuple[str, int], Any] = {}
         for seq, v in (await self.reader.by_seq(conn, refs.get(KIND_ACTIE, []))).items():
             out[(KIND_ACTIE, seq)] = v
@@ -308,16 +301,10 @@ class Verifier:
 
     @staticmethod
     async def _classify(
-        conn: AsyncConnection, report: VerifyReport, mismatched: list[tuple[int, bytes, str, int, str]]
+        conn: Connection, report: VerifyReport, mismatched: list[tuple[int, bytes, str, int, str]]
     ) -> None:
         """Altered, or out of order: the row's content is exactly what another leaf was appended with."""
-        owners: dict[bytes, int] = {}
-        wanted = sorted({m[1] for m in mismatched})
-        for start in range(0, len(wanted), 500):
-            stmt = select(merkle_node.c.hash, merkle_node.c.idx).where(
-                merkle_node.c.level == 0, merkle_node.c.hash.in_(wanted[start : start + 500])
-            )
-            owners.update({bytes(r[0]): int(r[1]) for r in await conn.execute(stmt)})
+        owners = await store.leaves_with_hashes(conn, [m[1] for m in mismatched])
         for index, recomputed, kind, ref, name in mismatched:
             other = owners.get(recomputed)
             if other is not None and other != index:
@@ -337,7 +324,7 @@ class Verifier:
                 )
 
     @staticmethod
-    async def _rows_without_leaves(conn: AsyncConnection, report: VerifyReport) -> None:
+    async def _rows_without_leaves(conn: Connection, report: VerifyReport) -> None:
         """Rows first, then the leaves: a concurrent write commits both, so it is never reported."""
         for kind, rows in (
             (KIND_ACTIE, await store.version_seqs(conn)),

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError as DBAPIError  # named for services (below)
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 log = logging.getLogger("verwerkingenlog.db")
@@ -244,3 +245,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+# The store's names for what services hold without importing SQLAlchemy (docs/architecture.md, rule 3): the
+# connection of a transaction a use case spans, the error a concurrent insert of the same key raises, and any
+# error of the database (e.g. a lock timeout: DBAPIError, imported above).
+Connection = AsyncConnection
+IntegrityError = exc.IntegrityError

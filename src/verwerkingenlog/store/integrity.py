@@ -414,6 +414,26 @@ async def purged_leaves(conn: AsyncConnection, start: int, stop: int) -> dict[in
     return {int(r[0]): int(r[1]) for r in await conn.execute(stmt)}
 
 
+async def leaf_refs_between(conn: AsyncConnection, start: int, stop: int) -> list[tuple[str, int]]:
+    """(kind, ref) of the leaves start ≤ index < stop: the rows a verify batch reads (services.verify)."""
+    stmt = select(merkle_node.c.kind, merkle_node.c.ref).where(
+        merkle_node.c.level == 0, merkle_node.c.idx >= start, merkle_node.c.idx < stop
+    )
+    return [(str(kind), int(ref)) for kind, ref in await conn.execute(stmt)]
+
+
+async def leaves_with_hashes(conn: AsyncConnection, hashes: Sequence[bytes]) -> dict[bytes, int]:
+    """hash → the index of a leaf appended with it, for the hashes given (verify tells altered from reordered)."""
+    owners: dict[bytes, int] = {}
+    wanted = sorted(set(hashes))
+    for start in range(0, len(wanted), 500):
+        stmt = select(merkle_node.c.hash, merkle_node.c.idx).where(
+            merkle_node.c.level == 0, merkle_node.c.hash.in_(wanted[start : start + 500])
+        )
+        owners.update({bytes(r[0]): int(r[1]) for r in await conn.execute(stmt)})
+    return owners
+
+
 # -- re-pseudonymisation (issue 19.3, docs/integrity.md §14) -------------------------------------------------------
 
 

@@ -150,3 +150,32 @@ async def empty_month(conn: AsyncConnection, month: date) -> int:
 async def drop_month(conn: AsyncConnection, month: date) -> bool:
     """DROP the month's partitions; refused (an error) unless they are empty."""
     return bool((await conn.execute(text("SELECT verwerkingenlog_drop_partition(:m)"), {"m": month})).scalar_one())
+
+
+VERSIONS = versie.name
+"""The partitioned table of versions (services.partitions lists its partitions)."""
+
+
+async def set_lock_timeout(conn: AsyncConnection, timeout: str) -> None:
+    """How long the statements of this transaction wait for a lock (e.g. ``5s``), then fail."""
+    if not re.fullmatch(r"\d+(ms|s|min)?", timeout):
+        raise ValueError(f"not a lock_timeout: {timeout!r}")
+    await conn.execute(text(f"SET LOCAL lock_timeout = '{timeout}'"))
+
+
+async def versions_of(conn: AsyncConnection, lineages: Sequence[str]) -> list[tuple[str, int, int]]:
+    """(lineage, seq, tijdstip_registratie_us) of every version of these lineages, in any month."""
+    stmt = select(versie.c.lineage_id, versie.c.seq, versie.c.tijdstip_registratie_us).where(
+        versie.c.lineage_id.in_(lineages)
+    )
+    return [(str(lineage), int(seq), int(registered)) for lineage, seq, registered in await conn.execute(stmt)]
+
+
+async def has_versions_in(conn: AsyncConnection, lo_us: int, hi_us: int) -> bool:
+    """Whether some version was registered in lo_us ≤ t < hi_us (one index probe)."""
+    stmt = (
+        select(versie.c.seq)
+        .where(versie.c.tijdstip_registratie_us >= lo_us, versie.c.tijdstip_registratie_us < hi_us)
+        .limit(1)
+    )
+    return (await conn.execute(stmt)).first() is not None

@@ -15,10 +15,9 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, select,
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from verwerkingenlog.domain.idempotency import Remembered
 from verwerkingenlog.domain.model import ObjectFilter, Versie, VerwerktObject
 from verwerkingenlog.store.rows import RowCodec
-from verwerkingenlog.store.tables import idempotency_key, versie
+from verwerkingenlog.store.tables import versie
 from verwerkingenlog.store.tables import verwerkt_object as obj
 
 _later = versie.alias("later")
@@ -66,20 +65,6 @@ class LogReader:
         answers with the original result (docs/idempotency.md)."""
         rows = await self._versies(conn, select(versie).where(versie.c.actie_id == actie_id))
         return rows[0] if rows else None
-
-    async def remembered_key(
-        self, conn: AsyncConnection, client_id: str, key: str, not_before_us: int
-    ) -> Remembered | None:
-        """The unexpired result of an earlier request with this Idempotency-Key (primary key lookup)."""
-        stmt = select(idempotency_key).where(
-            idempotency_key.c.client_id == client_id,
-            idempotency_key.c.idempotency_key == key,
-            idempotency_key.c.created_us >= not_before_us,
-        )
-        row = (await conn.execute(stmt)).mappings().first()
-        if row is None:
-            return None
-        return Remembered(row["fingerprint"], row["actie_id"], int(row["status"]), int(row["created_us"]))
 
     async def by_seq(self, conn: AsyncConnection, seqs: Sequence[int]) -> dict[int, Versie]:
         """Versions by their register-wide `seq`, with all their objects (the integrity check recomputes

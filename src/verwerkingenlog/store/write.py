@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from sqlalchemy import delete, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from verwerkingenlog.domain.idempotency import IdempotencyKey
 from verwerkingenlog.domain.model import Versie
 from verwerkingenlog.integrity.records import KIND_ACTIE, actie_record
 from verwerkingenlog.store.integrity import Leaf, append_leaves, next_version_seq
 from verwerkingenlog.store.partitions import PURGE_LOCK_KEY
 from verwerkingenlog.store.rows import RowCodec
-from verwerkingenlog.store.tables import idempotency_key, versie, verwerkt_object
+from verwerkingenlog.store.tables import versie, verwerkt_object
 
 
 class LogWriter:
@@ -58,29 +57,3 @@ class LogWriter:
         ]
         await append_leaves(conn, leaves)
         return seqs
-
-    async def remember_key(
-        self, conn: AsyncConnection, client_id: str, key: IdempotencyKey, actie_id: str, status: int, now_us: int
-    ) -> None:
-        """Idempotent ingest: record (client, key) → result in the caller's transaction. A concurrent
-        request with the same key makes this (or its commit) fail on the primary key."""
-        await conn.execute(
-            insert(idempotency_key).values(
-                client_id=client_id,
-                idempotency_key=key.key,
-                fingerprint=key.fingerprint,
-                actie_id=actie_id,
-                status=status,
-                created_us=now_us,
-            )
-        )
-
-    async def forget_keys(
-        self, conn: AsyncConnection, before_us: int, client_id: str | None = None, key: str | None = None
-    ) -> int:
-        """Remove expired idempotency keys (not a log table, R-VER-5 does not apply): all of them, or one."""
-        stmt = delete(idempotency_key).where(idempotency_key.c.created_us < before_us)
-        if client_id is not None and key is not None:
-            stmt = stmt.where(idempotency_key.c.client_id == client_id, idempotency_key.c.idempotency_key == key)
-        result = await conn.execute(stmt)
-        return int(result.rowcount or 0)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from verwerkingenlog.store.migrations import guards
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -47,33 +49,15 @@ def upgrade() -> None:
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.create_index("ix_activiteit_organisatie", ["organisatie", "activiteit_id"], unique=False)
 
-    # The same append-only triggers as 0002 (migrations are frozen history, so the SQL is repeated here
-    # rather than shared): the database itself refuses UPDATE, DELETE and TRUNCATE on the VAR's versions.
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-    else:
-        for event in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_no_{event.lower()} BEFORE {event} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: {event} on {TABLE} is not allowed; "
-                "the register is append-only'); END"
-            )
+    # The append-only triggers of 0002 (store.migrations.guards, frozen): the database itself refuses UPDATE,
+    # DELETE and TRUNCATE on the VAR's versions.
+    for statement in guards.append_only(TABLE, op.get_bind().dialect.name, "the register"):
+        op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}")
-        op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_truncate ON {TABLE}")
-    else:
-        for event in ("update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_{event}")
+    for statement in guards.drop_append_only(TABLE, op.get_bind().dialect.name):
+        op.execute(statement)
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.drop_index("ix_activiteit_organisatie")
     op.drop_table(TABLE)

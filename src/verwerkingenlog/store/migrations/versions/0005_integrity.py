@@ -17,6 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from verwerkingenlog.store.migrations import guards
+
 revision = "0005"
 down_revision = "0004"
 branch_labels = None
@@ -25,10 +27,7 @@ depends_on = None
 NEW_TABLES = ("merkle_node", "checkpoint", "signing_key", "purge", "purged_leaf")
 # (table, column holding the version's seq)
 PURGEABLE = (("verwerkingsactie_versie", "seq"), ("verwerkt_object", "versie_seq"))
-PURGED = (
-    "SELECT 1 FROM merkle_node n JOIN purged_leaf p ON p.leaf_index = n.idx "
-    "WHERE n.kind = 'verwerkingsactie' AND n.ref = {seq} AND n.level = 0"
-)
+KIND = "verwerkingsactie"
 
 
 def _create_tables() -> None:
@@ -90,71 +89,32 @@ def _create_tables() -> None:
 
 def _upgrade_postgresql() -> None:
     for table in NEW_TABLES:
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
+        for statement in guards.append_only(table, "postgresql"):
+            op.execute(statement)
     op.execute(
-        f"""
-        CREATE OR REPLACE FUNCTION verwerkingenlog_purge_only() RETURNS trigger AS $$
-        BEGIN
-          IF EXISTS ({PURGED.format(seq="(to_jsonb(OLD) ->> TG_ARGV[0])::bigint")}) THEN
-            RETURN OLD;
-          END IF;
-          RAISE EXCEPTION
-            'verwerkingenlog: % on % is not allowed; the log is append-only (only a recorded purge removes content)',
-            TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
-        END $$ LANGUAGE plpgsql
-        """
+        guards.pg_purge_only_function("verwerkingenlog_purge_only", KIND, "(to_jsonb(OLD) ->> TG_ARGV[0])::bigint")
     )
     for table, column in PURGEABLE:
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_purge_only BEFORE DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_purge_only('{column}')"
-        )
+        op.execute(guards.pg_drop(table, "append_only"))
+        op.execute(guards.pg_refuse(table, "UPDATE"))
+        op.execute(guards.pg_purge_only(table, f"verwerkingenlog_purge_only('{column}')"))
     # The only way the application role removes content: runs as the owner, and the triggers above still
     # refuse every row whose leaf no purge lists.
-    op.execute(
-        """
-        CREATE OR REPLACE FUNCTION verwerkingenlog_purge_versions(seqs bigint[]) RETURNS bigint
-        LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
-        DECLARE removed bigint;
-        BEGIN
-          DELETE FROM verwerkt_object WHERE versie_seq = ANY(seqs);
-          DELETE FROM verwerkingsactie_versie WHERE seq = ANY(seqs);
-          GET DIAGNOSTICS removed = ROW_COUNT;
-          RETURN removed;
-        END $$
-        """
+    deletes = (
+        "DELETE FROM verwerkt_object WHERE versie_seq = ANY(seqs)",
+        "DELETE FROM verwerkingsactie_versie WHERE seq = ANY(seqs)",
     )
-    op.execute("REVOKE ALL ON FUNCTION verwerkingenlog_purge_versions(bigint[]) FROM PUBLIC")
+    for statement in guards.pg_purge_function("verwerkingenlog_purge_versions", deletes):
+        op.execute(statement)
 
 
 def _upgrade_sqlite() -> None:
     for table in NEW_TABLES:
-        for event in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: {event} on {table} is not allowed; "
-                "the log is append-only'); END"
-            )
+        for statement in guards.append_only(table, "sqlite"):
+            op.execute(statement)
     for table, column in PURGEABLE:
-        op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-        op.execute(
-            f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-            f"WHEN NOT EXISTS ({PURGED.format(seq='OLD.' + column)}) "
-            f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: DELETE on {table} is not allowed; the log is "
-            "append-only (only a purge recorded in the log removes content)'); END"
-        )
+        op.execute(guards.sqlite_drop(table, "delete"))
+        op.execute(guards.sqlite_purge_only(table, KIND, "OLD." + column))
 
 
 def upgrade() -> None:
@@ -166,30 +126,21 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS verwerkingenlog_purge_versions(bigint[])")
         for table, _ in PURGEABLE:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_purge_only ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-            )
+            op.execute(guards.pg_drop(table, "purge_only"))
+            op.execute(guards.pg_drop(table, "append_only"))
+            op.execute(guards.pg_refuse(table))
         op.execute("DROP FUNCTION IF EXISTS verwerkingenlog_purge_only()")
-        for table in NEW_TABLES:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
     else:
         for table, _ in PURGEABLE:
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-            op.execute(
-                f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: DELETE on {table} is not allowed; "
-                "the log is append-only'); END"
-            )
-        for table in NEW_TABLES:
-            for event in ("update", "delete"):
-                op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{event}")
+            op.execute(guards.sqlite_drop(table, "delete"))
+            op.execute(guards.sqlite_refuse(table, "DELETE"))
+    for table in NEW_TABLES:
+        for statement in guards.drop_append_only(table, dialect):
+            op.execute(statement)
     with op.batch_alter_table("purged_leaf", schema=None) as batch_op:
         batch_op.drop_index("ix_purged_leaf_purge")
     op.drop_table("purged_leaf")

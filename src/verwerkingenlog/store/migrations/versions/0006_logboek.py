@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from verwerkingenlog.store.migrations import guards
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -36,22 +38,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("trace_id", "span_id", name="uq_logboekregel_span"),
     )
     # Insert-only like the log tables (R-VER-5).
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
-            "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-    else:
-        for event in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_no_{event.lower()} BEFORE {event} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: {event} on {TABLE} is not allowed; "
-                "the log is append-only'); END"
-            )
+    for statement in guards.append_only(TABLE, op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def downgrade() -> None:

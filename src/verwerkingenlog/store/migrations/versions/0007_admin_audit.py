@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from verwerkingenlog.store.migrations import guards
+
 revision = "0007"
 down_revision = "0006"
 branch_labels = None
@@ -49,24 +51,9 @@ def upgrade() -> None:
         sa.Column("report", sa.Text(), nullable=False),
     )
     # Insert-only (the function verwerkingenlog_append_only() is migration 0002's).
-    postgres = op.get_bind().dialect.name == "postgresql"
     for table in TABLES:
-        if postgres:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION verwerkingenlog_append_only()"
-            )
-        else:
-            for event in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: {event} on {table} is not allowed; "
-                    "the log is append-only'); END"
-                )
+        for statement in guards.append_only(table, op.get_bind().dialect.name):
+            op.execute(statement)
 
 
 def downgrade() -> None:

@@ -37,6 +37,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from verwerkingenlog.store.migrations import guards
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -105,25 +107,8 @@ _INDEXES = (
     f"CREATE INDEX ix_object_verwerkt_object_id ON {OBJECT} (verwerkt_object_id)",
 )
 
-# A row whose version's leaf no purge lists (the test of migration 0005's trigger), quoted for format().
-_UNLISTED = (
-    "SELECT 1 FROM %I.%I t WHERE NOT EXISTS (SELECT 1 FROM merkle_node n JOIN purged_leaf p ON p.leaf_index = n.idx "
-    "WHERE n.kind = ''verwerkingsactie'' AND n.level = 0 AND n.ref = t.%I)"
-)
-
 _FUNCTIONS = (
-    f"""
-    CREATE OR REPLACE FUNCTION verwerkingenlog_truncate_purged() RETURNS trigger AS $$
-    DECLARE unlisted boolean;
-    BEGIN
-      EXECUTE format('SELECT EXISTS ({_UNLISTED})', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_ARGV[0]) INTO unlisted;
-      IF unlisted THEN
-        RAISE EXCEPTION 'verwerkingenlog: TRUNCATE on % is not allowed; the log is append-only '
-          '(only a recorded purge removes content)', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
-      END IF;
-      RETURN NULL;
-    END $$ LANGUAGE plpgsql
-    """,
+    guards.PG_TRUNCATE_PURGED_FUNCTION,
     # month → (partition suffix, lower bound µs, upper bound µs), UTC calendar months.
     """
     CREATE OR REPLACE FUNCTION verwerkingenlog_partition_bounds(month date, OUT suffix text, OUT lo bigint,
@@ -256,10 +241,7 @@ def _upgrade_postgresql() -> None:
     )
     for table, column in ((VERSIE, "seq"), (OBJECT, "versie_seq")):
         op.execute(f"CREATE TABLE {table}_default PARTITION OF {table} DEFAULT")
-        op.execute(
-            f"CREATE TRIGGER {table}_default_purged_only BEFORE TRUNCATE ON {table}_default FOR EACH STATEMENT "
-            f"EXECUTE FUNCTION verwerkingenlog_truncate_purged('{column}')"
-        )
+        op.execute(guards.pg_truncate_purged(f"{table}_default", column))
     # 4. The rows, with their seq and id values.
     op.execute(f"INSERT INTO {VERSIE} SELECT * FROM {VERSIE}_0008")
     op.execute(
@@ -272,18 +254,9 @@ def _upgrade_postgresql() -> None:
     for statement in _INDEXES:
         op.execute(statement)
     for table, column in ((VERSIE, "seq"), (OBJECT, "versie_seq")):
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_purge_only BEFORE DELETE ON {table} "
-            f"FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_purge_only('{column}')"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
+        op.execute(guards.pg_refuse(table, "UPDATE"))
+        op.execute(guards.pg_purge_only(table, f"verwerkingenlog_purge_only('{column}')"))
+        op.execute(guards.pg_no_truncate(table))
         for grantee, privilege in grants[table]:
             op.execute(f'GRANT {privilege} ON {table} TO "{grantee}"')
     op.execute(f"ANALYZE {VERSIE}")
@@ -298,11 +271,7 @@ def _upgrade_sqlite() -> None:
         f"UPDATE {OBJECT} SET tijdstip_registratie_us = "
         f"(SELECT v.tijdstip_registratie_us FROM {VERSIE} v WHERE v.seq = {OBJECT}.versie_seq)"
     )
-    op.execute(
-        f"CREATE TRIGGER {OBJECT}_no_update BEFORE UPDATE ON {OBJECT} "
-        f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: UPDATE on {OBJECT} is not allowed; "
-        "the log is append-only'); END"
-    )
+    op.execute(guards.sqlite_refuse(OBJECT, "UPDATE"))
 
 
 def upgrade() -> None:

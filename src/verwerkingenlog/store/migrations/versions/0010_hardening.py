@@ -26,6 +26,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from verwerkingenlog.store.migrations import guards
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -126,22 +128,8 @@ def _repseudonymisation() -> None:
     )
     postgres = op.get_bind().dialect.name == "postgresql"
     for table in RECORDS:  # insert-only, like the purge records (0005) and the admin tables (0007)
-        if postgres:
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-                "FOR EACH STATEMENT EXECUTE FUNCTION verwerkingenlog_append_only()"
-            )
-        else:
-            for event in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{event.lower()} BEFORE {event} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: {event} on {table} is not allowed; "
-                    "the log is append-only'); END"
-                )
+        for statement in guards.append_only(table, op.get_bind().dialect.name):
+            op.execute(statement)
     if postgres:
         op.execute(
             f"""
@@ -174,19 +162,12 @@ def _repseudonymisation() -> None:
 
 def _undo_repseudonymisation() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS {OBJECT}_append_only ON {OBJECT}")
-        op.execute(
-            f"CREATE TRIGGER {OBJECT}_append_only BEFORE UPDATE ON {OBJECT} "
-            "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
+        op.execute(guards.pg_drop(OBJECT, "append_only"))
+        op.execute(guards.pg_refuse(OBJECT, "UPDATE"))
         op.execute("DROP FUNCTION IF EXISTS verwerkingenlog_repseudonymise_only()")
     else:
-        op.execute(f"DROP TRIGGER IF EXISTS {OBJECT}_no_update")
-        op.execute(
-            f"CREATE TRIGGER {OBJECT}_no_update BEFORE UPDATE ON {OBJECT} "
-            f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: UPDATE on {OBJECT} is not allowed; "
-            "the log is append-only'); END"
-        )
+        op.execute(guards.sqlite_drop(OBJECT, "update"))
+        op.execute(guards.sqlite_refuse(OBJECT, "UPDATE"))
     op.drop_index("ix_object_in_the_clear", table_name=OBJECT)
     op.drop_index("ix_object_bsn_casing", table_name=OBJECT)
     op.drop_table("herpseudonimisering_grens")
