@@ -153,7 +153,7 @@ def test_roles_come_from_the_configured_claim_and_map() -> None:
 
 def test_beheerder_may_do_everything_and_fg_only_read_report_integrity_and_audit() -> None:
     assert all(allowed(["beheerder"], p) for p in P)
-    assert {p for p in P if allowed(["fg"], p)} == {P.REPORT, P.INTEGRITY, P.AUDIT}
+    assert {p for p in P if allowed(["fg"], p)} == {P.REPORT, P.INTEGRITY, P.AUDIT, P.CONTROLE}
     assert not any(allowed([], p) or allowed(["onbekend"], p) for p in P)
 
 

@@ -167,11 +167,25 @@ def test_administrator_changes_the_var_and_runs_verify_without_javascript(browse
 def test_privacy_officer_reads_but_does_not_manage(browser: Browser, beheer: str) -> None:
     page = _login(browser, beheer, f"fg-{uuid.uuid4().hex[:6]}")
     nav = page.get_by_role("navigation", name="Beheeronderdelen")
-    assert nav.get_by_role("link").all_inner_texts() == ["Overzicht", "Doelbinding", "Integriteit", "Auditlog"]
+    links = ["Overzicht", "Doelbinding", "Controle", "Integriteit", "Auditlog"]
+    assert nav.get_by_role("link").all_inner_texts() == links
     response = page.goto(f"{beheer}/beheer/clients")
     assert response is not None and response.status == 403
     page.goto(f"{beheer}/beheer/integriteit")
     assert page.get_by_role("button", name="Verify nu uitvoeren").count() == 0
+    # The FG's tools (docs/fg.md): a person search and the signals of a week, each an accessible result page.
+    page.goto(f"{beheer}/beheer/controle")
+    page.get_by_label("BSN").fill(f"9{uuid.uuid4().int % 10**9:09d}")
+    page.get_by_role("button", name="Zoek persoon").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Geen logregels voor deze persoon.").count() == 1
+    assert _serious_violations(page) == []
+    page.locator("#s-beginDatum").fill("2026-11-02")
+    page.locator("#s-eindDatum").fill("2026-11-09")
+    page.get_by_role("button", name="Toon signalen").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Signalen").count() == 1
+    assert _serious_violations(page) == []
     page.context.close()
 
 
@@ -196,7 +210,7 @@ def test_no_serious_accessibility_violations(browser: Browser, beheer: str) -> N
     found = {"login": _serious_violations(page)}
     page.context.close()
     page = _login(browser, beheer, f"beheerder-{uuid.uuid4().hex[:6]}")
-    for path in ("", "clients", "var", "var/nieuw", "var/import", "doelbinding", "integriteit", "audit"):
+    for path in ("", "clients", "var", "var/nieuw", "var/import", "doelbinding", "controle", "integriteit", "audit"):
         page.goto(f"{beheer}/beheer/{path}")
         found[path or "home"] = _serious_violations(page)
     page.get_by_role("button", name="English").click()

@@ -24,6 +24,7 @@ from pydantic_settings import (
 DEFAULT_DATABASE_URL = "sqlite:///./data/verwerkingenlog.db"
 # The register's own processing activity for reading the log (§10.5); configure the UUID of your VAR entry.
 DEFAULT_SELF_LOG_ACTIVITY = "3c1f0b1e-6d0a-4e55-9b5e-0a3f7c9d2b11"
+DEFAULT_FG_ACTIVITY = "7b2e9c4d-1f3a-4c8e-a6d5-2e0f9b8c7a61"
 
 
 class ClientLimits(BaseModel):
@@ -254,6 +255,57 @@ class Settings(BaseSettings):
     self_log_bewaartermijn: str = Field(
         "P2Y", description="Retention of self-log entries when the caller sends no `Bewaartermijn` header."
     )
+    fg_verwerkingsactiviteit_id: str = Field(
+        DEFAULT_FG_ACTIVITY,
+        description="`verwerkingsactiviteitId` under which every view of the FG's tools (docs/fg.md) is logged as a "
+        'processing of the persons it shows: "Controle door de functionaris gegevensbescherming".',
+    )
+    fg_signal_factor: float = Field(
+        3.0,
+        gt=1,
+        description="FG signal `veel_personen`: a gebruiker processing at least this many times as many persons "
+        "under one activity as their own baseline or the median of their peers (docs/fg.md).",
+    )
+    fg_signal_min_persons: int = Field(
+        20, ge=1, description="FG signal `veel_personen`: below this many persons in the period it never fires."
+    )
+    fg_signal_baseline_days: int = Field(
+        28, ge=0, description="FG signal `veel_personen`: the days before the period that form the own baseline."
+    )
+    fg_working_hours: str = Field(
+        "07:00-19:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
+        description="FG signal `buiten_werktijd`: the working hours, `HH:MM-HH:MM` in TIME_ZONE (`24:00`: midnight).",
+        examples=["08:00-18:00"],
+    )
+    fg_working_days: list[int] = Field(
+        default_factory=lambda: [1, 2, 3, 4, 5],
+        description="FG signal `buiten_werktijd`: the working days, JSON list of ISO weekdays (1 = Monday).",
+        examples=["[1, 2, 3, 4, 5, 6]"],
+    )
+    fg_signal_min_off_hours: int = Field(
+        3, ge=1, description="FG signal `buiten_werktijd`: the entries outside working hours a gebruiker needs."
+    )
+    fg_signal_max_entries: int = Field(
+        1_000_000,
+        ge=1,
+        description="The FG signals read every person entry of the period into memory: a period with more is refused "
+        "(400, choose a shorter one) rather than exhausting the server.",
+    )
+    fg_signal_max_employees: int = Field(
+        5,
+        ge=1,
+        description="FG signal `veel_medewerkers`: a person processed by more than this many different gebruikers "
+        "in the period.",
+    )
+
+    @field_validator("fg_working_days")
+    @classmethod
+    def _iso_weekdays(cls, value: list[int]) -> list[int]:
+        if any(not 1 <= d <= 7 for d in value):
+            raise ValueError(f"FG_WORKING_DAYS must list ISO weekdays 1 (Monday) to 7 (Sunday), not {value!r}")
+        return value
+
     inzage_headers_required: bool = Field(
         True,
         description="Require OIN, VerwerkingsactiviteitId and VerwerkingsactiviteitUrl on Inzage calls (R-INZ-8). "

@@ -172,6 +172,37 @@ MESSAGES: dict[str, dict[str, str]] = {
     "laatste": {"nl": "Laatste", "en": "Last"},
     "voorbeelden": {"nl": "Voorbeelden (actieId)", "en": "Examples (actieId)"},
     "invalid_period": {"nl": "Ongeldige periode: {reason}", "en": "Invalid period: {reason}"},
+    # the FG's tools (docs/fg.md)
+    "controle": {"nl": "Controle", "en": "Oversight"},
+    "controle_intro": {
+        "nl": "Wie verwerkte de gegevens van een persoon, en signalen van misbruik. Elke blik hier wordt zelf "
+        "gelogd als verwerking van de getoonde personen (“Controle door de functionaris gegevensbescherming”); "
+        "kies vertrouwelijk om dat voor de betrokkene verborgen te houden tot u het opheft.",
+        "en": "Who processed a person's data, and signals of misuse. Every look here is itself logged as a processing "
+        "of the persons shown (“Controle door de functionaris gegevensbescherming”); choose confidential to "
+        "hide it from them until you lift it.",
+    },
+    "bsn": {"nl": "BSN", "en": "BSN"},
+    "vertrouwelijk_onderzoek": {"nl": "Vertrouwelijk onderzoek", "en": "Confidential investigation"},
+    "zoek_persoon": {"nl": "Zoek persoon", "en": "Search person"},
+    "verwerkers": {"nl": "Wie verwerkte de gegevens", "en": "Who processed the data"},
+    "regels": {"nl": "Logregels", "en": "Log entries"},
+    "gebruiker": {"nl": "Gebruiker", "en": "User"},
+    "eerste": {"nl": "Eerste", "en": "First"},
+    "tijdstip": {"nl": "Tijdstip", "en": "Time"},
+    "doel": {"nl": "Doel", "en": "Purpose"},
+    "geen_regels": {"nl": "Geen logregels voor deze persoon.", "en": "No log entries for this person."},
+    "signalen": {"nl": "Signalen", "en": "Signals"},
+    "toon_signalen": {"nl": "Toon signalen", "en": "Show signals"},
+    "geen_signalen": {"nl": "Geen signalen in deze periode.", "en": "No signals in this period."},
+    "soort": {"nl": "Soort", "en": "Kind"},
+    "uitleg": {"nl": "Uitleg", "en": "Explanation"},
+    "controle_gelogd": {
+        "nl": "Deze blik is gelogd met verwerkingId {id} ({v}).",
+        "en": "This look was logged with verwerkingId {id} ({v}).",
+    },
+    "bsn_required": {"nl": "Vul een BSN in.", "en": "Enter a BSN."},
+    "period_required": {"nl": "Kies een begin- en einddatum.", "en": "Choose a start and end date."},
     # integrity
     "checkpoint": {"nl": "Laatste checkpoint", "en": "Latest checkpoint"},
     "no_checkpoint": {"nl": "Er is nog geen checkpoint ondertekend.", "en": "No checkpoint has been signed yet."},

@@ -23,11 +23,12 @@ class Permission(StrEnum):
     INTEGRITY = "integrity"  # read the checkpoint status and the last verify result
     VERIFY = "verify"  # run verify now
     AUDIT = "audit"  # read the audit trail
+    CONTROLE = "controle"  # the FG's tools: who processed whom, signals of misuse (docs/fg.md)
 
 
 PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.BEHEERDER: frozenset(Permission),
-    Role.FG: frozenset({Permission.REPORT, Permission.INTEGRITY, Permission.AUDIT}),
+    Role.FG: frozenset({Permission.REPORT, Permission.INTEGRITY, Permission.AUDIT, Permission.CONTROLE}),
 }
 
 

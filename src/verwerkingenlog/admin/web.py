@@ -34,7 +34,7 @@ from verwerkingenlog.api.security import PageSecurityMiddleware
 from verwerkingenlog.domain import values
 from verwerkingenlog.domain import var as rules
 from verwerkingenlog.domain.errors import DomainError, InvalidValue, NotFound, ValidationFailed
-from verwerkingenlog.domain.model import Caller
+from verwerkingenlog.domain.model import Caller, ObjectFilter
 from verwerkingenlog.domain.pagination import Page
 from verwerkingenlog.domain.periods import period
 from verwerkingenlog.domain.scopes import KNOWN_SCOPES
@@ -575,6 +575,54 @@ def create_admin(settings: Settings, register_app: Any) -> FastAPI:
         caller = Caller(actor.label, frozenset({"fg:read"}))
         regels = await admin.state("var").doelbinding(caller, span.begin_us, span.end_us, systeem)
         return page(request, "doelbinding.html", regels=regels, form=form)
+
+    # -- the FG's tools (docs/fg.md) ----------------------------------------------------------------------------
+
+    @route("/controle", ["GET"], Permission.CONTROLE)
+    async def controle(request: Request, actor: Actor) -> Response:
+        """Empty forms: nothing is looked at (and so nothing logged) until the FG asks."""
+        return page(request, "controle.html", form={}, gevonden=None, signalen=None)
+
+    @route("/controle", ["POST"], Permission.CONTROLE)
+    async def controle_zoek(request: Request, actor: Actor) -> Response:
+        """Who processed one person (`actie=persoon`) or the signals of a period (`actie=signalen`), through the same
+        service as GET /api/v1/fg/…, so every look is logged as the FG's processing. A POST keeps the BSN out of
+        URLs and browser history; the audit trail records the look's verwerkingId, never the BSN."""
+        form = await form_of(request)
+        lang = _lang(request)
+        begin_raw, end_raw = form.get("beginDatum", ""), form.get("eindDatum", "")
+        vertrouwelijk = form.get("vertrouwelijk") == "1"
+        shown = {"beginDatum": begin_raw, "eindDatum": end_raw, "vertrouwelijk": vertrouwelijk}
+
+        def refused(error: str) -> Response:
+            return page(request, "controle.html", 400, form=shown, gevonden=None, signalen=None, error=error)
+
+        try:
+            begin = values.date_value(begin_raw) if begin_raw else None
+            end = values.date_value(end_raw) if end_raw else None
+        except InvalidValue as exc:
+            return refused(translate("invalid_period", lang, reason=exc.reason))
+        span, problem = period(begin, end, settings.zone)
+        if problem is not None or span is None:
+            return refused(translate("invalid_period", lang, reason=problem.reason if problem else ""))
+        caller = Caller(actor.label, frozenset({"fg:read"}))
+        fg = admin.state("fg")
+        if form.get("actie") == "signalen":
+            if span.begin_us is None or span.end_us is None:
+                return refused(translate("period_required", lang))
+            try:
+                found = await fg.signalen(caller, span.begin_us, span.end_us, vertrouwelijk)
+            except ValidationFailed as exc:
+                return refused(translate("invalid_period", lang, reason=exc.params[0].reason))
+            await admin.audit.record(actor, "fg:signalen", found.controle.verwerking_id, OK, None)
+            return page(request, "controle.html", form=shown, gevonden=None, signalen=found, controle=found.controle)
+        object_id = form.get("objectId", "").strip()
+        if not object_id or len(object_id) > values.IDENTIFICATOR_MAX:
+            return refused(translate("bsn_required", lang))
+        f = ObjectFilter("persoon", "BSN", object_id, span.begin_us, span.end_us)
+        view = await fg.persoon(caller, f, Page(1, 100), vertrouwelijk)
+        await admin.audit.record(actor, "fg:persoon", view.controle.verwerking_id, OK, None)
+        return page(request, "controle.html", form=shown, gevonden=view, signalen=None, controle=view.controle)
 
     # -- integrity: checkpoint status and verify -------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from verwerkingenlog import PRODUCT_NAME, __version__
-from verwerkingenlog.api import bewerking, bulk, docs, integrity, inzage, ops, tiles, tracing, var
+from verwerkingenlog.api import bewerking, bulk, docs, fg, integrity, inzage, ops, tiles, tracing, var
 from verwerkingenlog.api.allow import AllowMiddleware
 from verwerkingenlog.api.logboek import logboek_service, mount_logboek, start_otlp_grpc, stop_otlp_grpc
 from verwerkingenlog.api.middleware import ApiVersionMiddleware
@@ -30,6 +30,7 @@ from verwerkingenlog.domain.selflog import SelfLogProfile
 from verwerkingenlog.observability import configure_logging
 from verwerkingenlog.services.client_cache import start_client_cache
 from verwerkingenlog.services.clients import Clients
+from verwerkingenlog.services.fg import build_fg
 from verwerkingenlog.services.herpseudonimisering import repseudonymise
 from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.partitions import Partitions
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.max_token_bytes,
         )
         app.state.integrity = build_integrity(settings, db)
+        app.state.fg = build_fg(settings, app.state.register, app.state.var)
         app.state.register.committer.on_batch = app.state.metrics.batch_size.observe  # group-commit batch sizes
         await start_otlp_grpc(app, settings)
         if settings.migrate_on_start:
@@ -214,6 +216,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(var.router)
     app.include_router(integrity.router)
     app.include_router(tiles.router(settings.log_origin))  # C2SP tlog-tiles under the origin's path (§7a)
+    app.include_router(fg.router)
     app.include_router(docs.router)
     if settings.portal_enabled:  # the citizen portal 'Mijn verwerkingen' (docs/portal.md)
         from verwerkingenlog.portal.web import PREFIX, create_portal

@@ -63,6 +63,8 @@ versie = Table(
     Index("ix_versie_lineage_seq", "lineage_id", "seq"),
     Index("ix_versie_verwerking", "verwerking_id"),
     Index("ix_versie_activiteit", "verwerkingsactiviteit_id"),
+    # Migration 0013: the FG's "which persons did this gebruiker process" (services.fg).
+    Index("ix_versie_gebruiker_tijdstip", "gebruiker", "tijdstip_us"),
 )
 
 verwerkt_object = Table(
@@ -316,4 +318,21 @@ web_session = Table(
     Column("ui", String(16), nullable=False),  # "portaal" or "beheer"
     Column("created_us", BigInteger, nullable=False),
     Index("ix_web_session_created", "created_us"),
+)
+
+# The FG's watch list (issue 17, docs/fg.md, migration 0013). Insert-only: adding a person and taking them off are
+# events (`event` 'toegevoegd' | 'verwijderd'); per person the last event counts. The person is pseudonymised like
+# every BSN (R-PRIV-1): the blind index to match log entries, the identifier only sealed.
+fg_volglijst = Table(
+    "fg_volglijst",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("event", String(16), nullable=False),
+    Column("object_sleutel", LargeBinary(32), nullable=False),
+    Column("soort_object_id", String(242), nullable=False),
+    Column("object_id_enc", LargeBinary, nullable=False),
+    Column("door", String(255), nullable=False),
+    Column("reden", String(2042)),
+    Index("ix_fg_volglijst_sleutel", "object_sleutel", "id"),
 )
