@@ -21,7 +21,7 @@ from starlette.responses import Response
 from verwerkingenlog.api import bodies, params
 from verwerkingenlog.api.auth import authenticated
 from verwerkingenlog.api.decoding import json_value
-from verwerkingenlog.api.http import api_root, json_body, json_response, negotiated, page_link, renderer
+from verwerkingenlog.api.http import api_root, json_body, json_response, negotiated, paginated, renderer
 from verwerkingenlog.domain import values
 from verwerkingenlog.domain.errors import ValidationFailed
 from verwerkingenlog.domain.fg import Signaal
@@ -97,17 +97,7 @@ def _controle(controle: Controle) -> dict[str, Any]:
 
 
 def _paged(request: Request, count: int, page: Page, results: list[Any], controle: Controle, **extra: Any) -> Response:
-    last = max(1, -(-count // page.size))
-    return json_response(
-        {
-            "count": count,
-            "next": page_link(request, page.number + 1) if page.number < last else None,
-            "previous": page_link(request, page.number - 1) if page.number > 1 else None,
-            "results": results,
-            **extra,
-            "controle": _controle(controle),
-        }
-    )
+    return paginated(request, count, page, results, **extra, controle=_controle(controle))
 
 
 def _doel(root: str, v: Versie, uitleg: dict[tuple[str, int], ActiviteitVersie]) -> dict[str, Any] | None:

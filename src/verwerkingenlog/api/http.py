@@ -84,7 +84,8 @@ def page_link(request: Request, number: int) -> str:
     return str(url)
 
 
-def paginated(request: Request, count: int, page: Page, results: list[Any]) -> Response:
+def paginated(request: Request, count: int, page: Page, results: list[Any], **extra: Any) -> Response:
+    """R-PAG-1/2: the paged answer; `extra` members follow `results` (e.g. the FG views' `controle`)."""
     last = max(1, -(-count // page.size))
     return json_response(
         {
@@ -92,5 +93,6 @@ def paginated(request: Request, count: int, page: Page, results: list[Any]) -> R
             "next": page_link(request, page.number + 1) if page.number < last else None,
             "previous": page_link(request, page.number - 1) if page.number > 1 else None,
             "results": results,
+            **extra,
         }
     )
