@@ -22,6 +22,18 @@ from verwerkingenlog.services.clients import Client
 BIN = Path(sys.executable).parent
 
 
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium: the browser tests drive it with Playwright, never a downloaded browser."""
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -15,15 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from tests.conftest import _prepare, _run
 from tests.helpers import actie, new_bsn
 from tests.live import free_port, openid_provider
 from tests.test_portal_browser import (
     BIN,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DESKTOP,
     PHONE,
     Server,
@@ -37,16 +35,6 @@ from verwerkingenlog.services import tokens
 from verwerkingenlog.services.clients import Client
 
 ADMIN_SECRET = "admin-browser-session-secret-0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")

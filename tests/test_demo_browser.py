@@ -12,20 +12,10 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Browser, Page, Route
 
 from tests.live import free_port
-from tests.test_portal_browser import BIN, CHROMIUM, CHROMIUM_ARGS, DESKTOP, Server, _env, _page, _serious_violations
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+from tests.test_portal_browser import BIN, DESKTOP, Server, _env, _page, _serious_violations
 
 
 @pytest.fixture(scope="module")

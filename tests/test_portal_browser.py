@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page
 from pypdf import PdfReader
 
 from tests.conftest import SERVER_LOGS, TEST_KEY, _prepare, _run
@@ -29,15 +29,6 @@ from tests.portal_support import SECRET
 from verwerkingenlog.demo import DEMO_BSN, DEMO_CITIZENS
 from verwerkingenlog.services import tokens
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 AXE = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"
 BIN = Path(sys.executable).parent
 PHONE = {"width": 375, "height": 740}
@@ -102,16 +93,6 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
