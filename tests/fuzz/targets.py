@@ -118,8 +118,8 @@ def read_extension(data: bytes) -> None:
         body = decoding.json_value(data)
     except ValidationFailed:
         return
-    logboek.criteria_of(c, body, {})
     with contextlib.suppress(ValidationFailed):
+        logboek.query_of(c, body, {}, 50)  # every shape; a batch of at most 50 (LOGBOEK_READ_BATCH_MAX's default)
         c.raise_if_any()
 
 

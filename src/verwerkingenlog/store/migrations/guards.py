@@ -43,6 +43,7 @@ GUARDED_TABLES: dict[str, Guard] = {
     "herpseudonimisering": "append-only",  # 0010
     "herpseudonimiseerd_object": "append-only",  # 0010
     "herpseudonimisering_grens": "append-only",  # 0010
+    "fg_volglijst": "append-only",  # 0013 (the FG's watch list: events, never changed)
 }
 
 # ---- PostgreSQL ------------------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from verwerkingenlog.store.migrations import guards
+
 revision = "0013"
 down_revision = "0012"
 branch_labels = None
@@ -35,26 +37,14 @@ def upgrade() -> None:
     )
     op.create_index("ix_fg_volglijst_sleutel", "fg_volglijst", ["object_sleutel", "id"])
     op.create_index("ix_versie_gebruiker_tijdstip", "verwerkingsactie_versie", ["gebruiker", "tijdstip_us"])
-    # Insert-only (the function verwerkingenlog_append_only() is migration 0002's).
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            "CREATE TRIGGER fg_volglijst_append_only BEFORE UPDATE OR DELETE ON fg_volglijst "
-            "FOR EACH ROW EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-        op.execute(
-            "CREATE TRIGGER fg_volglijst_no_truncate BEFORE TRUNCATE ON fg_volglijst "
-            "FOR EACH STATEMENT EXECUTE FUNCTION verwerkingenlog_append_only()"
-        )
-    else:
-        for event in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER fg_volglijst_no_{event.lower()} BEFORE {event} ON fg_volglijst "
-                f"BEGIN SELECT RAISE(ABORT, 'verwerkingenlog: {event} on fg_volglijst is not allowed; "
-                "the log is append-only'); END"
-            )
+    # Insert-only (on PostgreSQL through migration 0002's function verwerkingenlog_append_only()).
+    for statement in guards.append_only("fg_volglijst", op.get_bind().dialect.name):
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    for statement in guards.drop_append_only("fg_volglijst", op.get_bind().dialect.name):
+        op.execute(statement)
     op.execute("DROP INDEX IF EXISTS ix_versie_gebruiker_tijdstip")
     op.execute("DROP INDEX IF EXISTS ix_fg_volglijst_sleutel")
     op.execute("DROP TABLE IF EXISTS fg_volglijst")
