@@ -22,6 +22,7 @@ from tests.conftest import make_settings
 from tests.helpers import Api, actie, new_bsn
 from tests.logboek_support import dpl, pb_request, pb_response, pb_span
 from verwerkingenlog.api.app import create_app
+from verwerkingenlog.domain.strict import holds_bsn, passes_elfproef
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.clients import Client
 
@@ -184,3 +185,12 @@ def test_strict_otlp_rejects_spans_per_span_and_is_switched_on_per_standard(
         # The VNG API of this register stays lenient: strict is chosen per standard.
         assert api.post(actie(bsn, verwerkingsactiviteitId=str(uuid.uuid4()))).status_code == 201
         assert would_refuse(api) == {("vng", "unknown_activity"): 1}
+
+
+def test_a_bsn_shape_is_nine_digits_standing_alone_that_pass_the_elfproef() -> None:
+    assert passes_elfproef(BSN_SHAPED) and passes_elfproef("111222333")
+    assert not passes_elfproef("123456789") and not passes_elfproef("000000000") and not passes_elfproef("99999001")
+    assert holds_bsn(f"medewerker {BSN_SHAPED}") and holds_bsn(f"bsn={BSN_SHAPED}.")
+    # Part of a longer number, an id or a word: not a BSN on its own.
+    assert not holds_bsn(f"1{BSN_SHAPED}") and not holds_bsn(f"{BSN_SHAPED}0") and not holds_bsn(f"x{BSN_SHAPED}")
+    assert not holds_bsn("1700000000000000000") and not holds_bsn(str(uuid.uuid4().int))
