@@ -85,9 +85,12 @@ def test_lenient_by_default_stores_and_counts_what_strict_would_refuse(
         )
         span = pb_span("Onbekende activiteit", **dpl(bsn, activity=f"https://var.example.nl/a/{unknown}"))
         assert otlp(api, span).rejected_spans == 0
-        assert len(logged(api, bsn, unknown)) == 2
+        bulk = json.dumps([actie(bsn, verwerkingsactiviteitId=unknown), actie(bsn, verwerkingsactiviteitId=unknown)])
+        r = api.request("POST", BULK, "alles", headers={"Content-Type": "application/json"}, content=bulk.encode())
+        assert [x["status"] for x in r.json()["results"]] == [201, 201]
+        assert len(logged(api, bsn, unknown)) == 4
         assert would_refuse(api) == {
-            ("vng", "unknown_activity"): 1,
+            ("vng", "unknown_activity"): 3,
             ("vng", "bsn_outside_subject"): 1,
             ("otlp", "unknown_activity"): 1,
         }
