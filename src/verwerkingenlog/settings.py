@@ -157,6 +157,22 @@ class Settings(BaseSettings):
         description="Most spans accepted in one OTLP/HTTP export (POST /v1/traces), counted before any is mapped; "
         "more get 413. SDK batches hold 512 by default, a Collector's batch processor 8192.",
     )
+    strict_ingest_vng: bool = Field(
+        False,
+        description="Strict ingest for the VNG API (POST /verwerkingsacties and its bulk extension): refuse with 422 "
+        "an entry whose verwerkingsactiviteitId is unknown to or retired in the VAR, or that holds a BSN-shaped value "
+        "(nine digits passing the elfproef) outside the data-subject fields. Off by default: the standard does not "
+        "require the VAR to know an activity (§17.4), and a supplier's first call on an empty VAR must work; lenient "
+        "mode counts what strict mode would refuse (metric verwerkingenlog_strict_ingest_would_refuse_total, "
+        "docs/logboek.md).",
+    )
+    strict_ingest_otlp: bool = Field(
+        False,
+        description="Strict ingest for OTLP spans (Logboek Dataverwerkingen): reject, per span in the partial-success "
+        "answer, a span whose dpl.core.processing_activity_id is unknown to or retired in the VAR, or that holds a "
+        "BSN-shaped value outside dpl.core.data_subject_id (attributes, resource, events such as exception.message). "
+        "Off by default; lenient mode counts (see STRICT_INGEST_VNG).",
+    )
     otlp_keep_exception_stacktrace: bool = Field(
         False,
         description="Keep `exception.stacktrace` of an OTLP span (its `exception` event or attribute) in the entry. "

@@ -35,6 +35,7 @@ from verwerkingenlog.services.herpseudonimisering import repseudonymise
 from verwerkingenlog.services.integrity import Integrity, Witness
 from verwerkingenlog.services.partitions import Partitions
 from verwerkingenlog.services.register import Register, wall_clock_us
+from verwerkingenlog.services.strict import IngestPolicy
 from verwerkingenlog.services.tokens import TokenVerifier
 from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
@@ -127,7 +128,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.clients = clients
         app.state.register = build_register(settings, db)
         app.state.var = VarService(db)
-        app.state.logboek = logboek_service(app.state.register, app.state.var, settings.otlp_keep_exception_stacktrace)
+        would_refuse = app.state.metrics.strict_ingest_would_refuse
+        app.state.ingest_policy = IngestPolicy(
+            db,
+            settings.strict_ingest_vng,
+            settings.strict_ingest_otlp,
+            lambda standard, reason: would_refuse.labels(standard, reason.value).inc(),
+        )
+        app.state.logboek = logboek_service(
+            app.state.register, app.state.var, settings.otlp_keep_exception_stacktrace, app.state.ingest_policy
+        )
         client_listener = await start_client_cache(
             db.url, db.is_sqlite, settings.client_cache_seconds, db.postgres.connect if db.postgres else None
         )

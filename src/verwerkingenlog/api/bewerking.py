@@ -13,6 +13,7 @@ from verwerkingenlog.domain.errors import ValidationFailed
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.domain.values import Vertrouwelijkheid
 from verwerkingenlog.services.register import Register
+from verwerkingenlog.services.strict import IngestPolicy
 from verwerkingenlog.settings import Settings
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(negotiated)])
@@ -52,6 +53,10 @@ async def verwerkingsactie_create(request: Request, caller: Caller = Depends(req
     c.raise_if_any()
     raw = await json_body(request)
     gegevens, objecten = bodies.parse_post(raw)  # msgspec first, pydantic's errors for what it refuses
+    policy: IngestPolicy = request.app.state.ingest_policy
+    (refused,) = await policy.check_vng([gegevens])  # strict ingest (issue 18.3): 422, or counted when lenient
+    if refused is not None:
+        raise refused
     replayed = False
     if key is None:
         created = await _register(request).create(caller, gegevens, objecten)

@@ -24,6 +24,7 @@ from verwerkingenlog.domain.errors import DomainError, RequestTooLarge, Unsuppor
 from verwerkingenlog.domain.model import Caller
 from verwerkingenlog.services import bulk
 from verwerkingenlog.services.register import Register
+from verwerkingenlog.services.strict import IngestPolicy
 from verwerkingenlog.settings import Settings
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(negotiated)])
@@ -120,6 +121,13 @@ async def _answer(request: Request, caller: Caller, key: str | None, lines: list
         sent = None if key is None else idempotency.IdempotencyKey(f"{key}:{line}", idempotency.fingerprint(text))
         entries.append(bulk.Entry(sent, gegevens, objecten))
         where.append(pos)
+    policy: IngestPolicy = request.app.state.ingest_policy
+    refusals = await policy.check_vng([e.gegevens for e in entries])  # strict ingest (issue 18.3)
+    for pos, refused in zip(where, refusals, strict=True):
+        if refused is not None:
+            results[pos] = {"line": lines[pos][0], **_problem(refused)}
+    kept = [i for i, refused in enumerate(refusals) if refused is None]
+    entries, where = [entries[i] for i in kept], [where[i] for i in kept]
     register: Register = request.app.state.register
     outcomes = await bulk.ingest(register, caller, entries) if entries else []
     r = renderer(request)

@@ -34,6 +34,7 @@ from verwerkingenlog.domain.pagination import last_page
 from verwerkingenlog.domain.values import max_length, uri_value
 from verwerkingenlog.services.otlp import Logboek
 from verwerkingenlog.services.register import Register
+from verwerkingenlog.services.strict import IngestPolicy
 from verwerkingenlog.services.var import VarService
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store.logboek import Criteria, LogboekStore
@@ -267,9 +268,11 @@ def _page_link(request: Request, number: int) -> str:
     return f"{root}{url.path}?{url.query}"
 
 
-def logboek_service(register: Register, var: VarService, keep_stacktrace: bool = False) -> Logboek:
+def logboek_service(
+    register: Register, var: VarService, keep_stacktrace: bool = False, policy: IngestPolicy | None = None
+) -> Logboek:
     """The Logboek service over the register's own reader and writer (one store, one Merkle log)."""
-    return Logboek(register, var, LogboekStore(register.reader.codec), keep_stacktrace)
+    return Logboek(register, var, LogboekStore(register.reader.codec), keep_stacktrace, policy)
 
 
 def mount_logboek(app: FastAPI) -> None:

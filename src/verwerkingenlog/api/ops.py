@@ -85,6 +85,13 @@ class Metrics:
         self.rate_limited = Counter(
             "verwerkingenlog_rate_limited_requests", "Requests refused with 429 by client.", ("client",), registry=r
         )
+        self.strict_ingest_would_refuse = Counter(
+            "verwerkingenlog_strict_ingest_would_refuse",
+            "Entries stored in lenient mode that strict ingest would have refused (issue 18.3), by standard "
+            "(vng, otlp) and reason (unknown_activity, retired_activity, bsn_outside_subject).",
+            ("standard", "reason"),
+            registry=r,
+        )
         self.tree_size = Gauge("verwerkingenlog_merkle_tree_size", "Leaves in the Merkle log.", registry=r)
         self.checkpoint_size = Gauge(
             "verwerkingenlog_checkpoint_tree_size", "Tree size of the newest signed checkpoint.", registry=r

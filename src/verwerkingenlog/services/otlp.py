@@ -21,6 +21,7 @@ from verwerkingenlog.domain.model import Caller, ConsumerHeaders, Versie, Verwer
 from verwerkingenlog.domain.pagination import Page
 from verwerkingenlog.domain.values import Vertrouwelijkheid
 from verwerkingenlog.services.register import Register, Results
+from verwerkingenlog.services.strict import IngestPolicy
 from verwerkingenlog.services.var import VarService
 from verwerkingenlog.store.logboek import Criteria, LogboekStore
 
@@ -53,19 +54,31 @@ def _label(span: Span) -> str:
 
 
 class Logboek:
-    def __init__(self, register: Register, var: VarService, store: LogboekStore, keep_stacktrace: bool = False) -> None:
+    def __init__(
+        self,
+        register: Register,
+        var: VarService,
+        store: LogboekStore,
+        keep_stacktrace: bool = False,
+        policy: IngestPolicy | None = None,
+    ) -> None:
         self.register = register
         self.var = var
         self.store = store
         self.keep_stacktrace = keep_stacktrace  # OTLP_KEEP_EXCEPTION_STACKTRACE
+        self.policy = policy or IngestPolicy(register.db)  # lenient unless STRICT_INGEST_OTLP
 
     async def export(self, caller: Caller, spans: Sequence[Span]) -> ExportResult:
         """OTLP TraceService/Export: validate every span, store the valid new ones atomically."""
         profiles = await self._profiles(spans)
+        refusals = await self.policy.check_spans(spans)  # strict ingest (issue 18.3)
         rejected: list[str] = []
         valid: list[Mapped] = []
         seen: set[tuple[str, str]] = set()
-        for span in spans:
+        for span, refused in zip(spans, refusals, strict=True):
+            if refused is not None:
+                rejected.append(f"{_label(span)}: " + "; ".join(f"{f.name}: {f.detail}" for f in refused))
+                continue
             try:
                 profile = profiles.get((logboek.activiteit_id_of(_activity(span)), span.start_ns // 1000))
                 mapped = logboek.map_span(span, profile, self.keep_stacktrace)
