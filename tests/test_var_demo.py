@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from tests.conftest import TEST_KEY
 from tests.helpers import INZAGE_HEADERS, Api
 from verwerkingenlog.cli import app as cli
-from verwerkingenlog.demo import DEMO_BSN, DEMO_SYSTEMEN, ONBEKENDE_ACTIVITEIT, PARKEREN
+from verwerkingenlog.cli.demo import DEMO_BSN, DEMO_SYSTEMEN, ONBEKENDE_ACTIVITEIT, PARKEREN
 
 
 def test_demo_loads_the_example_var_and_its_curl_commands_show_explanation_and_report(isolated_api: Api) -> None:
