@@ -1,4 +1,8 @@
-"""`demo` (`make run`): demo clients and ready-to-paste curl commands for a first look at the register."""
+"""`demo` (`make run`): demo clients and ready-to-paste curl commands for a first look at the register.
+
+The example VAR it loads is package data (`cli/data/var-voorbeeld.csv`), so the demo also works from a wheel;
+`examples/var-voorbeeld.csv` is the user-facing copy of the same file (tests/test_var_demo.py keeps them equal).
+"""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from verwerkingenlog.store.db import Database
 DEMO_BSN = "999990019"  # a test BSN (passes the eleven-test, reserved range), never a real person
 DEMO_OIN = "00000001001172773000"
 # The example VAR of the demo municipality (DEMO_OIN), loaded by `make run`; see docs/var.md.
-EXAMPLE_VAR = Path(__file__).resolve().parents[3] / "examples" / "var-voorbeeld.csv"
+EXAMPLE_VAR = Path(__file__).resolve().parent / "data" / "var-voorbeeld.csv"
 PARKEREN = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"  # "Aanvraag parkeervergunning" in the example VAR
 # Deliberately NOT in the example VAR: the doelbinding report (GET /doelbinding) shows it as `onbekend`.
 ONBEKENDE_ACTIVITEIT = "0bad0bad-1e55-4c0d-9e00-00000000d0e1"
