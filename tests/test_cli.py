@@ -158,3 +158,24 @@ def test_config_reference_lists_every_setting(cli_env: str) -> None:
     assert result.exit_code == 0
     for name in ("DATABASE_URL", "JWT_MAX_AGE_SECONDS", "SELF_LOGGING", "PSEUDONYMISATION_KEY"):
         assert f"`{name}`" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["clients", "remove", "nobody-like-this"],  # cli/clients.py
+        ["token", "nobody-like-this"],
+        ["var", "list", "--organisatie", "123"],  # cli/var.py
+        ["fg", "report", "--period", "someday"],  # cli/fg.py
+        ["verify", "--key", "not-a-verifier-key"],  # cli/integrity.py
+        ["purge", "--peilmoment", "2030-01-01T00:00:00Z"],
+        ["restore", "/nonexistent/backup.dump"],  # cli/ops.py
+    ],
+    ids=lambda a: " ".join(a[:2]),
+)
+def test_every_command_group_fails_the_same_way(cli_env: str, args: list[str]) -> None:
+    """One error path for every group (cli/console.py): the reason on stderr after `error:`, nothing on stdout,
+    exit code 2."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and result.stdout == "", (result.stdout, result.stderr)

@@ -22,7 +22,7 @@ REPORT = "/api/v1/doelbinding"
 def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's tables are read back by the tests: give them a fixed, wide console (the width of a
     test worker's terminal varies)."""
-    monkeypatch.setattr("verwerkingenlog.cli.out", Console(width=300, height=50))
+    monkeypatch.setattr("verwerkingenlog.cli.console.out", Console(width=300, height=50))
 
 
 def _scenario(api: Api) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from tests.conftest import SERVER_LOGS, TEST_KEY, _prepare, _run
 from tests.helpers import actie, new_bsn
 from tests.live import BROWSER_DIR, free_port, openid_provider, wait_until
 from tests.portal_support import SECRET
-from verwerkingenlog.demo import DEMO_BSN, DEMO_CITIZENS
+from verwerkingenlog.cli.demo import DEMO_BSN, DEMO_CITIZENS
 from verwerkingenlog.services import tokens
 
 AXE = BROWSER_DIR / "node_modules" / "axe-core" / "axe.min.js"

@@ -4,6 +4,7 @@ through the Inzage API, and the doelbinding report shows the demo's deliberately
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from unittest import mock
 
 from typer.testing import CliRunner
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 from tests.conftest import TEST_KEY
 from tests.helpers import INZAGE_HEADERS, Api
 from verwerkingenlog.cli import app as cli
-from verwerkingenlog.demo import DEMO_BSN, DEMO_SYSTEMEN, ONBEKENDE_ACTIVITEIT, PARKEREN
+from verwerkingenlog.cli.demo import DEMO_BSN, DEMO_SYSTEMEN, ONBEKENDE_ACTIVITEIT, PARKEREN
 
 
 def test_demo_loads_the_example_var_and_its_curl_commands_show_explanation_and_report(isolated_api: Api) -> None:
@@ -55,3 +56,15 @@ def test_demo_loads_the_example_var_and_its_curl_commands_show_explanation_and_r
         ("onbekend", ONBEKENDE_ACTIVITEIT, 1)
     ]
     assert api.request("GET", "/api/v1/doelbinding", "fg", params={"systeem": DEMO_SYSTEMEN[0]}).json()["count"] == 0
+
+
+def test_the_example_var_the_demo_loads_is_package_data_and_the_same_as_examples() -> None:
+    """The demo must work from a wheel: the file it loads lives inside the package (shipped as package data, see
+    tests/test_packaging.py) and not in the checkout's examples/, which holds the user-facing copy of it."""
+    import verwerkingenlog
+    from verwerkingenlog.cli.demo import EXAMPLE_VAR
+
+    package = Path(verwerkingenlog.__file__).resolve().parent
+    assert EXAMPLE_VAR.is_file() and EXAMPLE_VAR.is_relative_to(package)
+    user_copy = Path(__file__).resolve().parents[1] / "examples" / EXAMPLE_VAR.name
+    assert user_copy.read_bytes() == EXAMPLE_VAR.read_bytes(), "examples/ and the package's copy differ"

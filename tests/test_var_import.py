@@ -42,7 +42,7 @@ HEADER = [
 def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's tables are read back by the tests: give them a fixed, wide console (the width of a
     test worker's terminal varies)."""
-    monkeypatch.setattr("verwerkingenlog.cli.out", Console(width=300, height=50))
+    monkeypatch.setattr("verwerkingenlog.cli.console.out", Console(width=300, height=50))
 
 
 def _row(activiteit_id: str, oin: str, **cells: str) -> list[str]:

@@ -6,15 +6,14 @@ Thin like the rest of the CLI: the work is in services/backup.py and services/pa
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from verwerkingenlog.cli import console
 from verwerkingenlog.services.backup import BackupError
 from verwerkingenlog.services.backup import backup as make_backup
 from verwerkingenlog.services.backup import restore as load_backup
@@ -23,9 +22,6 @@ from verwerkingenlog.services.register import wall_clock_us
 from verwerkingenlog.settings import Settings
 from verwerkingenlog.store.db import Database
 from verwerkingenlog.store.partitions import Partition
-
-out = Console()
-err = Console(stderr=True)
 
 
 def backup(
@@ -36,9 +32,8 @@ def backup(
     try:
         kind = make_backup(Settings().database_url, target)
     except BackupError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    out.print(f"Wrote {target} ({kind}, {target.stat().st_size} bytes).")
+        console.fail(str(exc))
+    console.out.print(f"Wrote {target} ({kind}, {target.stat().st_size} bytes).")
 
 
 def restore(
@@ -49,9 +44,10 @@ def restore(
     try:
         load_backup(source, Settings().database_url)
     except BackupError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from exc
-    out.print(f"Restored {source}. Now run `verwerkingenlog verify` (with --witness and --key) before serving it.")
+        console.fail(str(exc))
+    console.out.print(
+        f"Restored {source}. Now run `verwerkingenlog verify` (with --witness and --key) before serving it."
+    )
 
 
 def partitions(
@@ -66,23 +62,19 @@ def partitions(
     with --create first create the missing ones of this month and the months ahead (as the server does daily)."""
     settings = Settings()
 
-    async def main() -> tuple[list[date], list[Partition]]:
-        db = Database(settings.database_url)
-        try:
-            if db.is_sqlite:
-                return [], []
-            service = Partitions(db, settings.partitions_ahead_months if ahead is None else ahead, wall_clock_us)
-            created = await service.ensure_ahead() if create else []
-            return created, await service.overview()
-        finally:
-            await db.dispose()
+    async def work(db: Database) -> tuple[list[date], list[Partition]]:
+        if db.is_sqlite:
+            return [], []
+        service = Partitions(db, settings.partitions_ahead_months if ahead is None else ahead, wall_clock_us)
+        created = await service.ensure_ahead() if create else []
+        return created, await service.overview()
 
-    created, found = asyncio.run(main())
+    created, found = console.run(work, migrate=False)  # an overview: it leaves the schema as it finds it
     if not found:
-        out.print("This database has no partitions (SQLite keeps each log table whole).")
+        console.out.print("This database has no partitions (SQLite keeps each log table whole).")
         return
     if created:
-        out.print("Created the partitions of " + ", ".join(f"{m:%Y-%m}" for m in created) + ".")
+        console.out.print("Created the partitions of " + ", ".join(f"{m:%Y-%m}" for m in created) + ".")
     table = Table("table", "partition", "month", "rows", "table MB", "index MB")
     for p in found:
         table.add_row(
@@ -93,7 +85,7 @@ def partitions(
             f"{p.table_bytes / 1_048_576:,.1f}",
             f"{p.index_bytes / 1_048_576:,.1f}",
         )
-    out.print(table)
+    console.out.print(table)
 
 
 def register(app: typer.Typer) -> None:

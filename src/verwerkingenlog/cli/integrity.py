@@ -5,67 +5,33 @@ Thin like the rest of the CLI: each command parses its options and calls the sam
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from verwerkingenlog.cli import console
 from verwerkingenlog.domain.errors import InvalidValue
 from verwerkingenlog.domain.values import moment_value, render_registratie
 from verwerkingenlog.integrity.checkpoint import NoteError, VerifierKey
 from verwerkingenlog.integrity.witness import parse_witness_file
 from verwerkingenlog.services.audit import VerifyResults
-from verwerkingenlog.services.integrity import InconsistentLog, Integrity
+from verwerkingenlog.services.integrity import Integrity
 from verwerkingenlog.services.purge import Purger, PurgeReport
 from verwerkingenlog.services.verify import Verifier, VerifyReport
 from verwerkingenlog.settings import Settings
-from verwerkingenlog.store import migrate as migrations
 from verwerkingenlog.store.db import Database
-from verwerkingenlog.store.signing import KeyFileError
 from verwerkingenlog.store.var import VarStore
 
-T = TypeVar("T")
-
-out = Console()
-err = Console(stderr=True)
 keys_app = typer.Typer(
     help="The Ed25519 key that signs checkpoints (docs/integrity.md §5): generate, rotate, list.",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
-def _with_integrity(work: Callable[[Integrity, Database, Settings], Awaitable[T]]) -> T:
-    """Open the configured database (migrated), run `work` with the integrity service, close it."""
-    from verwerkingenlog.api.app import build_integrity
-
-    settings = Settings()
-
-    async def main() -> T:
-        db = Database(settings.database_url)
-        try:
-            await migrations.upgrade(db)
-            return await work(build_integrity(settings, db), db, settings)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except (KeyFileError, InconsistentLog) as exc:
-        _fail(str(exc))
 
 
 # -- keys ----------------------------------------------------------------------------------------------------
@@ -78,8 +44,8 @@ def keys_generate() -> None:
     async def work(integrity: Integrity, _db: Database, _s: Settings) -> str:
         return (await integrity.generate_key()).verifier.encode()
 
-    vkey = _with_integrity(work)
-    out.print("Created the checkpoint signing key. Its public key (published at /api/v1/integriteit/sleutels):")
+    vkey = console.with_integrity(work)
+    console.out.print("Created the checkpoint signing key. Its public key (published at /api/v1/integriteit/sleutels):")
     sys.stdout.write(vkey + "\n")
 
 
@@ -92,9 +58,9 @@ def keys_rotate() -> None:
         old, new, bridge = await integrity.rotate_key()
         return old.verifier.encode(), new.verifier.encode(), bridge.id
 
-    old, new, bridge = _with_integrity(work)
-    out.print(f"Replaced key: {old}")
-    out.print(f"Checkpoint #{bridge} is signed by both keys. The new public key:")
+    old, new, bridge = console.with_integrity(work)
+    console.out.print(f"Replaced key: {old}")
+    console.out.print(f"Checkpoint #{bridge} is signed by both keys. The new public key:")
     sys.stdout.write(new + "\n")
 
 
@@ -105,20 +71,20 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print as JSO
     async def work(integrity: Integrity, _db: Database, _s: Settings) -> list[Any]:
         return await integrity.published_keys()
 
-    found = _with_integrity(work)
+    found = console.with_integrity(work)
     if as_json:
         rows = [{"vkey": k.vkey, "status": k.status, "sinds": render_registratie(k.sinds_us)} for k in found]
         sys.stdout.write(json.dumps(rows) + "\n")
         return
     if not found:
-        out.print("No key yet: `verwerkingenlog keys generate` (or sign a checkpoint, which creates one).")
+        console.out.print("No key yet: `verwerkingenlog keys generate` (or sign a checkpoint, which creates one).")
         return
     table = Table("status", "since", "until")
     table.add_column("verifier key", overflow="fold")
     for k in found:
         until = "" if k.tot_us is None else render_registratie(k.tot_us)
         table.add_row(k.status, render_registratie(k.sinds_us), until, k.vkey)
-    out.print(table)
+    console.out.print(table)
 
 
 # -- checkpoint ----------------------------------------------------------------------------------------------
@@ -136,11 +102,13 @@ def checkpoint(
         latest = await integrity.latest()
         return None, latest.id
 
-    note, number = _with_integrity(work)
+    note, number = console.with_integrity(work)
     if note is None:
-        out.print(f"The log did not grow since checkpoint #{number}; nothing signed (use --force to sign anyway).")
+        console.out.print(
+            f"The log did not grow since checkpoint #{number}; nothing signed (use --force to sign anyway)."
+        )
         return
-    err.print(f"Signed checkpoint #{number}:")
+    console.err.print(f"Signed checkpoint #{number}:")
     sys.stdout.write(note)
 
 
@@ -169,11 +137,11 @@ def verify(
         try:
             notes = parse_witness_file(witness.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
-            _fail(f"cannot read the witness file {witness}: {exc}")
+            console.fail(f"cannot read the witness file {witness}: {exc}")
     try:
         pinned = [VerifierKey.parse(k) for k in key or []]
     except NoteError as exc:
-        _fail(f"--key: {exc}")
+        console.fail(f"--key: {exc}")
 
     async def work(integrity: Integrity, db: Database, settings: Settings) -> VerifyReport:
         from verwerkingenlog.api.app import build_register
@@ -181,7 +149,7 @@ def verify(
         trusted = pinned or await integrity.trusted_keys()
         register = build_register(settings, db)
         columns = (TextColumn("Verifying leaves"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, console=err, transient=True, disable=as_json) as bar:
+        with Progress(*columns, console=console.err, transient=True, disable=as_json) as bar:
             task = bar.add_task("verify", total=None)
             verifier = Verifier(db, register.reader, VarStore())
             # Stored (services.audit), so that the admin page shows the last result (docs/admin.md).
@@ -189,11 +157,11 @@ def verify(
                 verifier,
                 trusted,
                 notes,
-                f"cli:{getpass.getuser()}",
+                console.os_user(),
                 lambda done, total: bar.update(task, completed=done, total=total),
             )
 
-    report = _with_integrity(work)
+    report = console.with_integrity(work)
     if as_json:
         sys.stdout.write(json.dumps(_report_json(report)) + "\n")
     else:
@@ -233,7 +201,7 @@ def _print_report(report: VerifyReport, show_purged: bool) -> None:
         + (f"; {len(report.purged)} purged by purge " + ", ".join(f"#{p}" for p in purges) if purges else "")
     )
     if report.ok:
-        out.print(f"[green]OK[/green]: {summary}. Every leaf matches its row and every checkpoint.")
+        console.out.print(f"[green]OK[/green]: {summary}. Every leaf matches its row and every checkpoint.")
     else:
         table = Table(title="Findings")
         table.add_column("leaf", no_wrap=True)
@@ -249,13 +217,13 @@ def _print_report(report: VerifyReport, show_purged: bool) -> None:
                 "" if f.ref is None else str(f.ref),
                 cell,
             )
-        out.print(table)
-        out.print(f"[red]{len(report.findings)} finding(s)[/red]: {summary}.")
+        console.out.print(table)
+        console.out.print(f"[red]{len(report.findings)} finding(s)[/red]: {summary}.")
     if show_purged and report.purged:
         table = Table("leaf", "type", "volgnummer", "status", title="Purged leaves")
         for p in report.purged:
             table.add_row(str(p.leaf_index), p.kind, str(p.ref), p.detail)
-        out.print(table)
+        console.out.print(table)
 
 
 # -- purge ---------------------------------------------------------------------------------------------------
@@ -277,37 +245,39 @@ def purge(
     peil_us = None
     if peilmoment is not None:
         if not dry_run:
-            _fail("--peilmoment only with --dry-run: a purge removes what is expired now, never more.")
+            console.fail("--peilmoment only with --dry-run: a purge removes what is expired now, never more.")
         try:
             peil_us = moment_value(peilmoment).epoch_us
         except InvalidValue as exc:
-            _fail(f"--peilmoment: {exc.reason}")
+            console.fail(f"--peilmoment: {exc.reason}")
 
     async def work(_integrity: Integrity, db: Database, settings: Settings) -> PurgeReport:
         from verwerkingenlog.api.app import build_register
 
         register = build_register(settings, db)
-        with Progress(console=err, transient=True, disable=as_json) as bar:
+        with Progress(console=console.err, transient=True, disable=as_json) as bar:
             task = bar.add_task("Checking retention", total=None)
             return await Purger(db, register.writer).run(dry_run, peil_us, progress=lambda n: bar.advance(task, n))
 
-    report = _with_integrity(work)
+    report = console.with_integrity(work)
     if as_json:
         sys.stdout.write(json.dumps(_purge_json(report)) + "\n")
         return
     verb = "Would purge" if dry_run else "Purged"
     regels = f", {report.logboekregels} logboekregels" if report.logboekregels else ""
-    out.print(
+    console.out.print(
         f"{verb} {len(report.lineages)} actions ({report.versies} versions, {report.objecten} objects{regels}) "
         f"expired at {render_registratie(report.peilmoment_us)}."
     )
     for entry, leaf in report.entries:
-        out.print(f"Recorded as purge #{entry.id} (leaf {leaf}): content of leaves {_ranges(entry.leaves)} removed.")
+        console.out.print(
+            f"Recorded as purge #{entry.id} (leaf {leaf}): content of leaves {_ranges(entry.leaves)} removed."
+        )
     if report.lineages:
         table = Table("actieId (first version)", "expired at", "versions")
         for v in report.lineages:
             table.add_row(v.lineage_id, v.verlopen_op.isoformat(), str(v.versies))
-        out.print(table)
+        console.out.print(table)
 
 
 def _purge_json(report: PurgeReport) -> dict[str, Any]:

@@ -1,14 +1,25 @@
-"""`make run`: demo clients and ready-to-paste curl commands for a first look at the register."""
+"""`demo` (`make run`): demo clients and ready-to-paste curl commands for a first look at the register.
+
+The example VAR it loads is package data (`cli/data/var-voorbeeld.csv`), so the demo also works from a wheel;
+`examples/var-voorbeeld.csv` is the user-facing copy of the same file (tests/test_var_demo.py keeps them equal).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from verwerkingenlog.cli import console
+from verwerkingenlog.cli.serve import serve
+from verwerkingenlog.domain.scopes import ALL_SCOPES, NORMAL_SCOPES
 from verwerkingenlog.services import tokens
 from verwerkingenlog.services.clients import Client, Clients
 from verwerkingenlog.settings import Settings
@@ -17,7 +28,7 @@ from verwerkingenlog.store.db import Database
 DEMO_BSN = "999990019"  # a test BSN (passes the eleven-test, reserved range), never a real person
 DEMO_OIN = "00000001001172773000"
 # The example VAR of the demo municipality (DEMO_OIN), loaded by `make run`; see docs/var.md.
-EXAMPLE_VAR = Path(__file__).resolve().parents[2] / "examples" / "var-voorbeeld.csv"
+EXAMPLE_VAR = Path(__file__).resolve().parent / "data" / "var-voorbeeld.csv"
 PARKEREN = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"  # "Aanvraag parkeervergunning" in the example VAR
 # Deliberately NOT in the example VAR: the doelbinding report (GET /doelbinding) shows it as `onbekend`.
 ONBEKENDE_ACTIVITEIT = "0bad0bad-1e55-4c0d-9e00-00000000d0e1"
@@ -34,8 +45,8 @@ async def ensure_demo_clients(db: Database, wanted: Mapping[str, Sequence[str]])
 
 
 async def load_example_var(db: Database) -> str:
-    """Import examples/var-voorbeeld.csv as `verwerkingenlog var import` does; unchanged rows change nothing,
-    so every `make run` may do it again."""
+    """Import the example VAR (examples/var-voorbeeld.csv) as `verwerkingenlog var import` does; unchanged rows
+    change nothing, so every `make run` may do it again."""
     from verwerkingenlog.domain.model import Caller
     from verwerkingenlog.domain.scopes import KNOWN_SCOPES
     from verwerkingenlog.services.var import Uitkomst, VarService
@@ -221,3 +232,40 @@ def portal_instructions(base: str, note: str | None = None) -> str:
             "Never enable PORTAL_DEMO_LOGIN in production.",
         ]
     return "\n".join([*lines, ""])
+
+
+DEMO_CLIENTS = {
+    "demo-normaal": NORMAL_SCOPES,
+    "demo-fg": ("read:normal", "var:write", "fg:read"),  # the VAR's manager and the privacy officer (FG)
+    "demo-alles": ALL_SCOPES,
+}
+
+
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.", min=1, max=65535)] = 8000,
+    start: Annotated[bool, typer.Option(help="Start the server after printing the demo.")] = True,
+) -> None:
+    """Create the demo clients (if needed), load the example VAR and two demo actions (once), print the
+    tokens and ready-to-paste curl commands, and turn on the portal's and the admin pages' demo logins."""
+    portal_note = enable_demo_portal()
+    enable_demo_metrics(port)
+    admin_note = enable_demo_admin()
+
+    async def prepare(db: Database) -> list[Client]:
+        found = await ensure_demo_clients(db, DEMO_CLIENTS)
+        console.out.print(await load_example_var(db))
+        await log_demo_actions(db, Settings(), found[0])
+        return found
+
+    found = console.run(prepare)
+    sys.stdout.write(instructions(found, f"http://{host}:{port}") + "\n")
+    sys.stdout.write(portal_instructions(f"http://{host}:{port}", portal_note) + "\n")
+    sys.stdout.write(admin_instructions(f"http://{host}:{port}", admin_note) + "\n")
+    sys.stdout.flush()
+    if start:
+        serve(host=host, port=port, workers=1, http="auto")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
