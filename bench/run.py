@@ -678,6 +678,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=1,
         help="Server worker processes for PostgreSQL (as `verwerkingenlog serve --workers N`); SQLite always 1.",
     )
+    parser.add_argument(
+        "--replica",
+        action="store_true",
+        help="Only the read comparison: a throw-away primary and its streaming standby, reads on each "
+        "(DATABASE_READ_URL; bench/replica.py).",
+    )
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     if args.volumes:
@@ -688,9 +694,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"on {suite.results['machine']}"
     )
     t0 = time.perf_counter()
-    if args.backend in ("all", "postgresql"):
+    if args.replica:
+        from bench import replica  # imports this module: not at the top
+
+        suite.results["replica"] = asyncio.run(replica.measure(suite))
+    elif args.backend in ("all", "postgresql"):
         asyncio.run(suite.postgres())
-    if args.backend in ("all", "sqlite"):
+    if args.backend in ("all", "sqlite") and not args.replica:
         asyncio.run(suite.sqlite())
     suite.results["seconds"] = round(time.perf_counter() - t0, 1)
     suite.results["machine"]["load_average_at_end"] = list(os.getloadavg())
