@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 import random
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from fastapi.testclient import TestClient
 
 from verwerkingenlog.services.clients import Client
+
+if TYPE_CHECKING:
+    import schemathesis
 
 TEST_ACTIVITY = "5f0bef4c-f66f-4311-84a5-19e8bf359eaf"
 CONSUMER_OIN = "00000001821002193000"
@@ -154,3 +157,20 @@ class Api:
 
     def versies(self, actie_id: str, who: str = "alles") -> httpx.Response:
         return self.request("GET", f"/api/v1/verwerkingsacties/{actie_id}/versies", who)
+
+
+def send_case(
+    api: Api, case: schemathesis.Case, base_url: str, client: str, extra_headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """Serialise a schemathesis case as schemathesis would and send it through the fixture's TestClient, with the
+    bearer token of test client `client` (the schemathesis suites of every API)."""
+    kw = case.as_transport_kwargs(
+        base_url=base_url, headers={"Authorization": f"Bearer {api.tokens[client]}", **(extra_headers or {})}
+    )
+    headers = {name: value.encode("latin-1", errors="replace") for name, value in kw["headers"].items()}
+    body: dict[str, Any] = {}
+    if "json" in kw:
+        body["json"] = kw["json"]
+    elif "data" in kw:
+        body["content"] = kw["data"]
+    return api.tc.request(kw["method"], kw["url"], params=kw.get("params"), headers=headers, **body)

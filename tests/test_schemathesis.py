@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from typing import Any
 
 import httpx
 import schemathesis
@@ -28,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.helpers import INZAGE_HEADERS, TEST_ACTIVITY, Api, actie, new_bsn
+from tests.helpers import INZAGE_HEADERS, TEST_ACTIVITY, Api, actie, new_bsn, send_case
 from tests.var_support import activiteit, create, new_oin
 from verwerkingenlog.api.docs import OAS_DIR
 
@@ -92,17 +91,7 @@ def _aim(case: schemathesis.Case, api: Api, explained: bool = False) -> None:
 
 
 def _send(api: Api, case: schemathesis.Case, extra_headers: dict[str, str]) -> httpx.Response:
-    """Serialise the case as schemathesis would and send it through the fixture's TestClient."""
-    kw = case.as_transport_kwargs(
-        base_url=API_ROOT, headers={"Authorization": f"Bearer {api.tokens['alles']}", **extra_headers}
-    )
-    headers = {name: value.encode("latin-1", errors="replace") for name, value in kw["headers"].items()}
-    body: dict[str, Any] = {}
-    if "json" in kw:
-        body["json"] = kw["json"]
-    elif "data" in kw:
-        body["content"] = kw["data"]
-    return api.tc.request(kw["method"], kw["url"], params=kw.get("params"), headers=headers, **body)
+    return send_case(api, case, API_ROOT, "alles", extra_headers)
 
 
 @BEWERKING.parametrize()

@@ -40,7 +40,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.helpers import Api, new_bsn
+from tests.helpers import Api, new_bsn, send_case
 from tests.logboek_support import dpl, pb_request, pb_span
 
 HERE = Path(__file__).parent / "lezen"
@@ -165,16 +165,7 @@ def _aim(case: schemathesis.Case, api: Api, shape: str) -> None:
 
 
 def _send(api: Api, case: schemathesis.Case, root: str) -> httpx.Response:
-    kw = case.as_transport_kwargs(
-        base_url=f"http://testserver{root}", headers={"Authorization": f"Bearer {api.tokens['alles']}"}
-    )
-    headers = {name: value.encode("latin-1", errors="replace") for name, value in kw["headers"].items()}
-    body: dict[str, Any] = {}
-    if "json" in kw:
-        body["json"] = kw["json"]
-    elif "data" in kw:
-        body["content"] = kw["data"]
-    return api.tc.request(kw["method"], kw["url"], params=kw.get("params"), headers=headers, **body)
+    return send_case(api, case, f"http://testserver{root}", "alles")
 
 
 @FLAT.parametrize()

@@ -11,7 +11,6 @@ the examples are pointed at an activity that exists, so that the success paths a
 from __future__ import annotations
 
 import zlib
-from typing import Any
 
 import httpx
 import schemathesis
@@ -23,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.helpers import Api
+from tests.helpers import Api, send_case
 from tests.var_support import activiteit, create, new_oin
 from verwerkingenlog.api.docs import OAS_DIR
 
@@ -59,14 +58,7 @@ def _aim(case: schemathesis.Case, api: Api) -> None:
 
 
 def _send(api: Api, case: schemathesis.Case) -> httpx.Response:
-    kw = case.as_transport_kwargs(base_url=API_ROOT, headers={"Authorization": f"Bearer {api.tokens['var-beheer']}"})
-    headers = {name: value.encode("latin-1", errors="replace") for name, value in kw["headers"].items()}
-    body: dict[str, Any] = {}
-    if "json" in kw:
-        body["json"] = kw["json"]
-    elif "data" in kw:
-        body["content"] = kw["data"]
-    return api.tc.request(kw["method"], kw["url"], params=kw.get("params"), headers=headers, **body)
+    return send_case(api, case, API_ROOT, "var-beheer")
 
 
 @VAR.parametrize()
